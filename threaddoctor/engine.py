@@ -1,0 +1,69 @@
+"""Run rules over a source and collect what they find."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+
+from threaddoctor.findings import Finding, Severity
+from threaddoctor.rules import all_rules
+from threaddoctor.rules.base import Rule
+from threaddoctor.rules.selection import select_rules
+from threaddoctor.sources.t3code.source import Progress, T3Source, open_t3
+
+_SCOPE_ORDER = {"schema": 0, "state": 1, "log": 2}
+
+
+class ScanResult(BaseModel):
+    source: str
+    source_kind: str
+    schema_label: str
+    findings: list[Finding] = Field(default_factory=list)
+    rules_run: list[str] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list)
+    events_decoded: int = 0
+    seconds: float = 0.0
+
+    def counts(self) -> dict[str, int]:
+        out = {s.value: 0 for s in Severity}
+        for f in self.findings:
+            out[f.severity.value] += 1
+        return out
+
+
+def run_rules(src: T3Source, rules: Sequence[Rule]) -> ScanResult:
+    started = time.perf_counter()
+    result = ScanResult(source=src.label, source_kind=src.kind, schema_label=src.schema.label)
+    ordered = sorted((r for r in rules if r.source_kind == src.kind), key=lambda r: _SCOPE_ORDER[r.scope])
+    skipped = [r.code for r in ordered if r.scope != "schema" and not src.schema.certain]
+    if skipped:
+        result.notes.append(
+            "the schema does not match T3 Code's migration history, so what its tables mean is uncertain: "
+            f"{len(skipped)} state rule(s) were not run and nothing may be written")
+    for rule in ordered:
+        if rule.code in skipped:
+            continue
+        result.findings.extend(rule.detect(src))
+        result.rules_run.append(rule.code)
+    result.events_decoded = len(src.checked) + sum(hi - lo for lo, hi in src.checked_ranges)
+    result.seconds = round(time.perf_counter() - started, 4)
+    return result
+
+
+def scan(
+    path: str | Path,
+    select: Iterable[str] | None = None,
+    ignore: Iterable[str] | None = None,
+    deep: bool = False,
+    progress: Progress | None = None,
+) -> ScanResult:
+    """Scan one T3 Code database read-only. Raises ThreadDoctorError on bad input."""
+    rules = select_rules(all_rules(), select, ignore)
+    src = open_t3(Path(path), deep=deep, progress=progress)
+    try:
+        return run_rules(src, rules)
+    finally:
+        src.close()

@@ -1,0 +1,97 @@
+"""What a rule reports: findings, their evidence, and the repair each proposes.
+
+These are the boundary models: the JSON output, the fix planner and the tests all use them.
+Field names are part of the documented JSON schema (README, "JSON output"); rename nothing.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Severity(StrEnum):
+    error = "error"
+    warning = "warning"
+    info = "info"
+
+
+class FixSafety(StrEnum):
+    """Whether a repair may run without the user opting in (`--unsafe-fixes`)."""
+
+    safe = "safe"
+    unsafe = "unsafe"
+    none = "none"  # the rule only reports; there is nothing it can repair
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class EvidenceItem(_Frozen):
+    """One persisted fact that supports a finding: an event row or a projection row."""
+
+    kind: Literal["event", "row", "schema", "file"]
+    description: str
+    sequence: int | None = None  # orchestration_events.sequence
+    event_type: str | None = None
+    occurred_at: str | None = None
+    table: str | None = None
+    key: dict[str, Any] | None = None
+    values: dict[str, Any] | None = None
+
+
+class PlannedEvent(_Frozen):
+    """An event the repair would append. The envelope (sequence, event_id, stream_version,
+    occurred_at, command_id) is assigned when the repair is applied."""
+
+    action: Literal["append-event"] = "append-event"
+    aggregate_kind: Literal["project", "thread"] = "thread"
+    stream_id: str
+    event_type: str
+    payload: dict[str, Any]
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+
+class RowChange(_Frozen):
+    """A direct projection-row change, used only where no event can express the repair."""
+
+    action: Literal["insert-row", "update-row", "delete-row"]
+    table: str
+    key: dict[str, Any]
+    before: dict[str, Any] | None = None
+    after: dict[str, Any] | None = None
+
+
+class RepairPlan(_Frozen):
+    safety: FixSafety
+    summary: str
+    steps: list[PlannedEvent | RowChange] = Field(default_factory=list)
+
+
+class Finding(_Frozen):
+    rule: str  # stable code, e.g. "T3001"
+    name: str  # kebab-case rule name
+    severity: Severity
+    source: str  # the file the finding was read from
+    thread_id: str | None = None
+    turn_id: str | None = None
+    message: str
+    since: str | None = None  # ISO timestamp at which the bad state began, when known
+    evidence: list[EvidenceItem] = Field(default_factory=list)
+    repair: RepairPlan | None = None
+
+    @property
+    def evidence_sequences(self) -> list[int]:
+        return [e.sequence for e in self.evidence if e.sequence is not None]
+
+    @property
+    def entity(self) -> str:
+        """A stable key for the broken thing (rule + entity), independent of row numbers."""
+        parts = [self.rule, self.thread_id or "-", self.turn_id or "-"]
+        extra = next((e.key for e in self.evidence if e.kind == "row" and e.key), None)
+        if extra:
+            parts.append(",".join(f"{k}={v}" for k, v in sorted(extra.items())))
+        return "/".join(parts)

@@ -1,0 +1,185 @@
+"""A T3 Code database as rules see it: projection rows, indexed event lookups, decoding.
+
+Rules ask narrow questions (one thread's newest session-set, the events after a sequence) that
+the log's `(aggregate_kind, stream_id, sequence)` index answers without reading the whole log.
+Every event a rule looks at is also checked against the release's contract, so the
+undecodable-event rule can report what the other rules saw.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from threaddoctor.findings import EvidenceItem
+from threaddoctor.sources.t3code.contract import Contract, DecodeProblem, contract_for
+from threaddoctor.sources.t3code.reader import open_readonly
+from threaddoctor.sources.t3code.schema import SchemaInfo, read_schema
+from threaddoctor.sources.t3code.vocabulary import PROJECTORS
+
+Progress = Callable[[str, int, int], None]  # (label, done, total)
+
+_EVENT_COLUMNS = (
+    "sequence, event_id, stream_id, event_type, occurred_at, command_id, actor_kind, "
+    "payload_json, metadata_json"
+)
+
+
+@dataclass
+class Event:
+    sequence: int
+    event_id: str
+    stream_id: str
+    event_type: str
+    occurred_at: str
+    command_id: str | None
+    actor_kind: str
+    payload: dict[str, Any]
+
+    def evidence(self, description: str) -> EvidenceItem:
+        return EvidenceItem(kind="event", description=description, sequence=self.sequence,
+                            event_type=self.event_type, occurred_at=self.occurred_at)
+
+
+@dataclass
+class T3Source:
+    """An open, read-only T3 Code database."""
+
+    path: Path
+    conn: sqlite3.Connection
+    schema: SchemaInfo
+    contract: Contract
+    deep: bool = False
+    progress: Progress | None = None
+    decode_problems: dict[int, list[DecodeProblem]] = field(default_factory=dict)
+    checked: set[int] = field(default_factory=set)
+    checked_ranges: list[tuple[int, int]] = field(default_factory=list)
+    _cursors: dict[str, int] | None = None
+
+    kind = "t3code"
+
+    @property
+    def label(self) -> str:
+        return str(self.path)
+
+    def close(self) -> None:
+        self.conn.close()
+
+    # ---- rows ----------------------------------------------------------------------------
+    def rows(self, sql: str, args: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
+        cur = self.conn.execute(sql, args)
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, r, strict=True)) for r in cur]
+
+    def row(self, sql: str, args: tuple[Any, ...] = ()) -> dict[str, Any] | None:
+        found = self.rows(sql + " LIMIT 1", args)
+        return found[0] if found else None
+
+    def has(self, table: str, column: str | None = None) -> bool:
+        if column is None:
+            return table in self.schema.tables
+        return self.schema.has_column(table, column)
+
+    # ---- events --------------------------------------------------------------------------
+    def _event(self, r: tuple[Any, ...]) -> Event:
+        seq, event_id, stream, etype, at, command_id, actor, payload_json, metadata_json = r
+        self.check(r)
+        try:
+            payload = json.loads(payload_json)
+        except (TypeError, ValueError):
+            payload = {}
+        return Event(seq, event_id, stream, etype, at, command_id, actor,
+                     payload if isinstance(payload, dict) else {})
+
+    def check(self, r: tuple[Any, ...]) -> None:
+        seq = r[0]
+        if seq in self.checked or self._in_checked_range(seq):
+            return
+        self.checked.add(seq)
+        found = self.contract.problems(seq, r[3], r[1], r[2], r[5], r[7], r[8])
+        if found:
+            self.decode_problems[seq] = found
+
+    def _in_checked_range(self, seq: int) -> bool:
+        return any(lo < seq <= hi for lo, hi in self.checked_ranges)
+
+    def thread_events(
+        self, thread_id: str, after: int = 0, types: tuple[str, ...] = (), newest_first: bool = False,
+        limit: int | None = None, actor: str | None = None,
+    ) -> list[Event]:
+        """One thread's events, through the stream index."""
+        sql = (f"SELECT {_EVENT_COLUMNS} FROM orchestration_events "
+               "WHERE aggregate_kind = 'thread' AND stream_id = ? AND sequence > ?")
+        args: list[Any] = [thread_id, after]
+        if types:
+            sql += f" AND event_type IN ({', '.join('?' for _ in types)})"
+            args += types
+        if actor:
+            sql += " AND actor_kind = ?"
+            args.append(actor)
+        sql += " ORDER BY sequence " + ("DESC" if newest_first else "ASC")
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        return [self._event(r) for r in self.conn.execute(sql, args)]
+
+    def latest_event(self, thread_id: str, event_type: str) -> Event | None:
+        found = self.thread_events(thread_id, types=(event_type,), newest_first=True, limit=1)
+        return found[0] if found else None
+
+    def max_sequence(self) -> int:
+        return self.conn.execute("SELECT COALESCE(MAX(sequence), 0) FROM orchestration_events").fetchone()[0]
+
+    def cursors(self) -> dict[str, int]:
+        if self._cursors is None:
+            self._cursors = {r["projector"]: r["last_applied_sequence"]
+                             for r in self.rows("SELECT projector, last_applied_sequence FROM projection_state")}
+        return self._cursors
+
+    def lowest_cursor(self) -> int:
+        """The sequence after which the app replays events at its next start."""
+        cursors = self.cursors()
+        return min((cursors.get(p, 0) for p in PROJECTORS), default=0)
+
+    def check_range(self, after: int, batch: int = 5000) -> None:
+        """Decode every event with sequence > after, streaming in batches."""
+        total = max(self.max_sequence() - after, 0)
+        done, last = 0, after
+        sql = f"SELECT {_EVENT_COLUMNS} FROM orchestration_events WHERE sequence > ? ORDER BY sequence LIMIT ?"
+        problems = self.contract.problems
+        while True:
+            chunk = self.conn.execute(sql, (last, batch)).fetchall()
+            if not chunk:
+                break
+            for r in chunk:
+                seq = r[0]
+                if seq not in self.checked:
+                    found = problems(seq, r[3], r[1], r[2], r[5], r[7], r[8])
+                    if found:
+                        self.decode_problems[seq] = found
+            last = chunk[-1][0]
+            done += len(chunk)
+            if self.progress:
+                self.progress("decoding events", done, total)
+        self.checked_ranges.append((after, last))
+
+    def events_by_sequence(self, sequences: list[int]) -> Iterator[Event]:
+        for seq in sequences:
+            r = self.conn.execute(f"SELECT {_EVENT_COLUMNS} FROM orchestration_events WHERE sequence = ?",
+                                  (seq,)).fetchone()
+            if r is not None:
+                yield self._event(r)
+
+
+def open_t3(path: Path, deep: bool = False, progress: Progress | None = None) -> T3Source:
+    conn = open_readonly(path)
+    try:
+        schema = read_schema(conn, str(path))
+    except Exception:
+        conn.close()
+        raise
+    contract = contract_for(min(schema.max_migration, 41), knows_later=schema.max_migration > 41)
+    return T3Source(path=path, conn=conn, schema=schema, contract=contract, deep=deep, progress=progress)
