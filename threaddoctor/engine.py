@@ -26,6 +26,7 @@ class ScanResult(BaseModel):
     notes: list[str] = Field(default_factory=list)
     events_decoded: int = 0
     seconds: float = 0.0
+    thread_titles: dict[str, str] = Field(default_factory=dict)
 
     def counts(self) -> dict[str, int]:
         out = {s.value: 0 for s in Severity}
@@ -42,12 +43,17 @@ def run_rules(src: T3Source, rules: Sequence[Rule]) -> ScanResult:
     if skipped:
         result.notes.append(
             "the schema does not match T3 Code's migration history, so what its tables mean is uncertain: "
-            f"{len(skipped)} state rule(s) were not run and nothing may be written")
+            f"{len(skipped)} state rule(s) were not run and nothing may be written"
+        )
     for rule in ordered:
         if rule.code in skipped:
             continue
         result.findings.extend(rule.detect(src))
         result.rules_run.append(rule.code)
+    for thread_id in sorted({f.thread_id for f in result.findings if f.thread_id}):
+        row = src.row("SELECT title FROM projection_threads WHERE thread_id = ?", (thread_id,))
+        if row:
+            result.thread_titles[thread_id] = row["title"]
     result.events_decoded = len(src.checked) + sum(hi - lo for lo, hi in src.checked_ranges)
     result.seconds = round(time.perf_counter() - started, 4)
     return result

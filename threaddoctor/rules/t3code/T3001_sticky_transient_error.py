@@ -7,10 +7,16 @@ from collections.abc import Iterator
 from threaddoctor.findings import Finding, FixSafety, RepairPlan, Severity
 from threaddoctor.rules.base import Rule
 from threaddoctor.rules.t3code.common import session_evidence, session_set
-from threaddoctor.sources.t3code.source import T3Source
+from threaddoctor.sources.t3code.source import Event, T3Source
 from threaddoctor.sources.t3code.vocabulary import is_transient_error
 
 _PROVIDER_OUTPUT = ("thread.message-sent", "thread.activity-appended", "thread.turn-diff-completed")
+# The error's own activity, and further retries, are not signs that the agent recovered.
+_NOT_PROGRESS = ("runtime.error", "runtime.warning")
+
+
+def _progress(ev: Event) -> bool:
+    return ev.payload.get("activity", {}).get("kind") not in _NOT_PROGRESS
 
 
 def detect(src: T3Source) -> Iterator[Finding]:
@@ -21,7 +27,11 @@ def detect(src: T3Source) -> Iterator[Finding]:
         error_set = src.latest_event(thread_id, "thread.session-set")
         if error_set is None or error_set.payload.get("session", {}).get("lastError") != s["last_error"]:
             continue  # the row disagrees with the log: the unprojected-events rule says why
-        later = src.thread_events(thread_id, after=error_set.sequence, types=_PROVIDER_OUTPUT, actor="provider")
+        later = [
+            ev
+            for ev in src.thread_events(thread_id, after=error_set.sequence, types=_PROVIDER_OUTPUT, actor="provider")
+            if _progress(ev)
+        ]
         if not later:
             continue  # nothing after the error: the retries may really have failed
         first, last = later[0], later[-1]
@@ -29,8 +39,10 @@ def detect(src: T3Source) -> Iterator[Finding]:
             src,
             thread_id=thread_id,
             turn_id=error_set.payload["session"].get("activeTurnId"),
-            message=(f"session stuck in error {s['last_error']!r} since {error_set.occurred_at}, although the "
-                     f"provider produced {len(later)} more event(s) until {last.occurred_at}"),
+            message=(
+                f"session stuck in error {s['last_error']!r} since {error_set.occurred_at}, although the "
+                f"provider produced {len(later)} more event(s) until {last.occurred_at}"
+            ),
             since=error_set.occurred_at,
             evidence=[
                 error_set.evidence(f"session-set status error, lastError {s['last_error']!r}"),
@@ -53,7 +65,7 @@ RULE = Rule(
     severity=Severity.error,
     summary="A transient provider reconnect left the session in error although the agent recovered",
     explanation=(
-        "A provider reported a retryable condition such as \"Reconnecting... 1/5\" and T3 Code persisted it "
+        'A provider reported a retryable condition such as "Reconnecting... 1/5" and T3 Code persisted it '
         "as a thread.session-set with status error (Codex before v0.0.10, issue #313). The provider kept "
         "streaming messages, activities or turn diffs for the thread afterwards, so the agent recovered, but "
         "nothing wrote a new session state: the thread shows a hard error and its banner forever. The rule "

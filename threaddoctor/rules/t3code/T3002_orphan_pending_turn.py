@@ -47,8 +47,9 @@ def _other_turn_output(src: T3Source, thread_id: str, after: int) -> list[Event]
 
 
 def detect(src: T3Source) -> Iterator[Finding]:
-    pending = src.rows("SELECT * FROM projection_turns WHERE turn_id IS NULL AND state = 'pending' "
-                       "ORDER BY thread_id, requested_at")
+    pending = src.rows(
+        "SELECT * FROM projection_turns WHERE turn_id IS NULL AND state = 'pending' ORDER BY thread_id, requested_at"
+    )
     for t in pending:
         thread_id = t["thread_id"]
         request = _request_for(src, thread_id, t["pending_message_id"])
@@ -64,8 +65,14 @@ def detect(src: T3Source) -> Iterator[Finding]:
         yield _finding(src, t, request, session, binding, elsewhere)
 
 
-def _finding(src: T3Source, t: dict, request: Event | None, session: dict | None, binding: dict | None,
-             elsewhere: list[Event]) -> Finding:
+def _finding(
+    src: T3Source,
+    t: dict,
+    request: Event | None,
+    session: dict | None,
+    binding: dict | None,
+    elsewhere: list[Event],
+) -> Finding:
     thread_id = t["thread_id"]
     evidence: list[EvidenceItem] = [turn_evidence(t, "pending turn start (turn_id NULL) never promoted")]
     if request:
@@ -77,8 +84,11 @@ def _finding(src: T3Source, t: dict, request: Event | None, session: dict | None
     if session:
         evidence.append(session_evidence(session))
     evidence.append(binding_evidence(thread_id, binding))
-    why = ("the provider kept working on an earlier turn" if elsewhere
-           else f"the session is {session['status'] if session else 'missing'} with no live provider")
+    why = (
+        "the provider kept working on an earlier turn"
+        if elsewhere
+        else f"the session is {session['status'] if session else 'missing'} with no live provider"
+    )
     return RULE.finding(
         src,
         thread_id=thread_id,
@@ -119,7 +129,7 @@ RULE = Rule(
         "running and an active turn promotes it. If the provider never opens that turn (a message sent while "
         "a turn was still running, a failed start, a restart in between; issues #313, #393, #9672), the "
         "placeholder stays, the follow-up never starts, and on newer releases the thread can stay "
-        "\"Connecting\". The rule reports a pending row that no later running session-set promoted, when the "
+        '"Connecting". The rule reports a pending row that no later running session-set promoted, when the '
         "provider kept working on an earlier turn after the request or the session has no live provider; a "
         "pending row whose session is starting right now with a live binding is a start in progress and is "
         "left alone. The repair, on v0.0.29 and later, appends a session-set with status interrupted, which "

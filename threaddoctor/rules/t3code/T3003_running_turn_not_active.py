@@ -21,23 +21,38 @@ def detect(src: T3Source) -> Iterator[Finding]:
     for t in rows:
         if t["session_status"] == "running" and t["session_turn"] == t["turn_id"]:
             continue
-        session = {"thread_id": t["thread_id"], "status": t["session_status"] or "missing",
-                   "active_turn_id": t["session_turn"], "last_error": t["s_last_error"],
-                   "updated_at": t["s_updated_at"], "provider_name": t["s_provider"]}
+        session = {
+            "thread_id": t["thread_id"],
+            "status": t["session_status"] or "missing",
+            "active_turn_id": t["session_turn"],
+            "last_error": t["s_last_error"],
+            "updated_at": t["s_updated_at"],
+            "provider_name": t["s_provider"],
+        }
         yield RULE.finding(
             src,
             thread_id=t["thread_id"],
             turn_id=t["turn_id"],
-            message=(f"turn started {t['started_at']} is still running, but the session is "
-                     f"{session['status']} and runs {t['session_turn'] or 'no turn'}"),
+            message=(
+                f"turn started {t['started_at']} is still running, but the session is "
+                f"{session['status']} and runs {t['session_turn'] or 'no turn'}"
+            ),
             since=t["started_at"],
             evidence=[turn_evidence(t, "turn still running"), session_evidence(session)],
             repair=RepairPlan(
                 safety=FixSafety.safe,
                 summary="append thread.turn-interrupt-requested for the turn; the projector marks it interrupted",
-                steps=[PlannedEvent(stream_id=t["thread_id"], event_type="thread.turn-interrupt-requested",
-                                    payload={"threadId": t["thread_id"], "turnId": t["turn_id"],
-                                             "createdAt": iso_now()})],
+                steps=[
+                    PlannedEvent(
+                        stream_id=t["thread_id"],
+                        event_type="thread.turn-interrupt-requested",
+                        payload={
+                            "threadId": t["thread_id"],
+                            "turnId": t["turn_id"],
+                            "createdAt": iso_now(),
+                        },
+                    )
+                ],
             ),
         )
 
@@ -52,7 +67,7 @@ RULE = Rule(
         "A projection_turns row stays in state running while the thread's session is not running that turn "
         "(another status, or another active turn). Releases before v0.0.28 never settled turns when the "
         "session moved on, and a restart during a turn leaves the same trace (#4584, #7315); the thread then "
-        "shows \"Working\" for a turn nobody is working on. A turn that the session is running right now is "
+        'shows "Working" for a turn nobody is working on. A turn that the session is running right now is '
         "healthy and not reported. The repair appends thread.turn-interrupt-requested naming the turn, the "
         "event the Stop button writes; offline it only changes the projection, marking the turn interrupted "
         "with its completion time."

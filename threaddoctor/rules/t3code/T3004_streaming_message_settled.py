@@ -22,27 +22,47 @@ def detect(src: T3Source) -> Iterator[Finding]:
     )
     for m in rows:
         running_it = m["session_status"] in ("running", "starting") and (
-            m["turn_id"] is None or m["active_turn_id"] == m["turn_id"])
+            m["turn_id"] is None or m["active_turn_id"] == m["turn_id"]
+        )
         if running_it:
             continue  # the session is running this turn: still streaming
         yield RULE.finding(
             src,
             thread_id=m["thread_id"],
             turn_id=m["turn_id"],
-            message=(f"assistant message is still streaming since {m['updated_at']}, but its turn is "
-                     f"{m['turn_state'] or 'gone'} and the session is {m['session_status'] or 'missing'}"),
+            message=(
+                f"assistant message is still streaming since {m['updated_at']}, but its turn is "
+                f"{m['turn_state'] or 'gone'} and the session is {m['session_status'] or 'missing'}"
+            ),
             since=m["updated_at"],
-            evidence=[row_evidence("projection_thread_messages", {"message_id": m["message_id"]},
-                                   {"is_streaming": 1, "turn_id": m["turn_id"], "updated_at": m["updated_at"]},
-                                   "message still marked streaming")],
+            evidence=[
+                row_evidence(
+                    "projection_thread_messages",
+                    {"message_id": m["message_id"]},
+                    {"is_streaming": 1, "turn_id": m["turn_id"], "updated_at": m["updated_at"]},
+                    "message still marked streaming",
+                )
+            ],
             repair=RepairPlan(
                 safety=FixSafety.safe,
                 summary="append the assistant completion the provider never sent: same message, empty text, "
                 "streaming false (the projector keeps the text)",
-                steps=[PlannedEvent(stream_id=m["thread_id"], event_type="thread.message-sent", payload={
-                    "threadId": m["thread_id"], "messageId": m["message_id"], "role": "assistant", "text": "",
-                    "turnId": m["turn_id"], "streaming": False, "createdAt": m["created_at"],
-                    "updatedAt": iso_now()})],
+                steps=[
+                    PlannedEvent(
+                        stream_id=m["thread_id"],
+                        event_type="thread.message-sent",
+                        payload={
+                            "threadId": m["thread_id"],
+                            "messageId": m["message_id"],
+                            "role": "assistant",
+                            "text": "",
+                            "turnId": m["turn_id"],
+                            "streaming": False,
+                            "createdAt": m["created_at"],
+                            "updatedAt": iso_now(),
+                        },
+                    )
+                ],
             ),
         )
 
@@ -56,7 +76,7 @@ RULE = Rule(
     explanation=(
         "Assistant text arrives as thread.message-sent events with streaming true, and the provider's "
         "completion sends the same message with streaming false. When the completion is lost (a dropped "
-        "stream, a restart), the message keeps is_streaming = 1 and clients show \"Thinking...\" or a "
+        'stream, a restart), the message keeps is_streaming = 1 and clients show "Thinking..." or a '
         "spinner forever (#694, #1048, #2366). The rule reports a streaming assistant message whose turn "
         "has settled, or that the session no longer runs; a message in the turn the session is running now "
         "is healthy. The repair appends the missing completion exactly as "

@@ -34,14 +34,19 @@ def detect(src: T3Source) -> Iterator[Finding]:
         if binding_is_live(binding):
             continue
         holding = f" holding turn {s['active_turn_id']}" if s["active_turn_id"] else ""
-        reconciles = " (T3 Code after v0.0.33 resets it to error at its next start)" \
-            if src.schema.release.startup_reconcile else ""
+        reconciles = (
+            " (T3 Code after v0.0.33 resets it to error at its next start)"
+            if src.schema.release.startup_reconcile
+            else ""
+        )
         yield RULE.finding(
             src,
             thread_id=s["thread_id"],
             turn_id=s["active_turn_id"],
-            message=(f"session is {s['status']}{holding} since {s['updated_at']}, but no provider runtime is "
-                     f"alive for it{reconciles}"),
+            message=(
+                f"session is {s['status']}{holding} since {s['updated_at']}, but no provider runtime is "
+                f"alive for it{reconciles}"
+            ),
             since=s["updated_at"],
             evidence=[session_evidence(s), binding_evidence(s["thread_id"], binding)],
             repair=RepairPlan(
@@ -61,7 +66,7 @@ RULE = Rule(
     explanation=(
         "The session row says starting or running, or it still holds an active turn, while the thread's "
         "provider_session_runtime binding is stopped or missing. Nothing will ever report back to such a "
-        "session: an app restart during a turn leaves it \"Working\" forever, even on archived threads where "
+        'session: an app restart during a turn leaves it "Working" forever, even on archived threads where '
         "Stop cannot converge (#4584, #4561, #7315, #6560). A stopped binding alone is normal (a clean "
         "shutdown stops every binding), so the rule needs both halves. T3 Code after v0.0.33 resets such "
         "sessions to error at start-up; older releases never do. The repair appends a thread.session-set "

@@ -29,9 +29,18 @@ def detect(src: T3Source) -> Iterator[Finding]:
             what = "is running with no active turn"
         else:
             what = f"is running turn {s['active_turn_id']}, which already {s['turn_state']}"
-            evidence.append(row_evidence("projection_turns", {"row_id": s["row_id"]},
-                                         {"turn_id": s["active_turn_id"], "state": s["turn_state"],
-                                          "completed_at": s["completed_at"]}, f"turn is {s['turn_state']}"))
+            evidence.append(
+                row_evidence(
+                    "projection_turns",
+                    {"row_id": s["row_id"]},
+                    {
+                        "turn_id": s["active_turn_id"],
+                        "state": s["turn_state"],
+                        "completed_at": s["completed_at"],
+                    },
+                    f"turn is {s['turn_state']}",
+                )
+            )
         interrupted = s["turn_state"] == "interrupted"
         status = "interrupted" if interrupted else "ready"
         yield RULE.finding(

@@ -11,11 +11,14 @@ from threaddoctor.sources.t3code.source import T3Source
 
 
 def detect(src: T3Source) -> Iterator[Finding]:
-    for s in src.rows("SELECT * FROM projection_thread_sessions WHERE status = 'stopped' "
-                      "AND active_turn_id IS NOT NULL"):
+    for s in src.rows(
+        "SELECT * FROM projection_thread_sessions WHERE status = 'stopped' AND active_turn_id IS NOT NULL"
+    ):
         failures = src.rows(
             "SELECT COUNT(*) AS n FROM projection_thread_activities WHERE thread_id = ? "
-            "AND kind = 'provider.turn.interrupt.failed'", (s["thread_id"],))[0]["n"]
+            "AND kind = 'provider.turn.interrupt.failed'",
+            (s["thread_id"],),
+        )[0]["n"]
         tail = f"; {failures} interrupt attempt(s) failed" if failures else ""
         yield RULE.finding(
             src,
@@ -40,7 +43,7 @@ RULE = Rule(
     summary="A stopped session still holds an active turn",
     explanation=(
         "A session row with status stopped keeps an active_turn_id. An interrupt on a stopped session only "
-        "appends provider.turn.interrupt.failed (\"No active provider session is bound to this thread.\") "
+        'appends provider.turn.interrupt.failed ("No active provider session is bound to this thread.") '
         "and never clears the turn, so the thread looks busy and every Stop fails the same way (#11796). "
         "The repair appends a thread.session-set that keeps the session stopped and its lastError but "
         "clears the active turn, which is what the pending upstream fix (PR #11797) writes."

@@ -12,8 +12,9 @@ from threaddoctor.sources.t3code.vocabulary import stale_approval_detail
 
 
 def detect(src: T3Source) -> Iterator[Finding]:
-    for a in src.rows("SELECT * FROM projection_pending_approvals WHERE status = 'pending' "
-                      "ORDER BY thread_id, created_at"):
+    for a in src.rows(
+        "SELECT * FROM projection_pending_approvals WHERE status = 'pending' ORDER BY thread_id, created_at"
+    ):
         reason = why_dead(src, a["thread_id"], a["turn_id"])
         if reason is None:
             continue
@@ -24,14 +25,27 @@ def detect(src: T3Source) -> Iterator[Finding]:
             turn_id=a["turn_id"],
             message=f"approval {rid} requested at {a['created_at']} can never be answered: {reason}",
             since=a["created_at"],
-            evidence=[row_evidence("projection_pending_approvals", {"request_id": rid},
-                                   {"status": "pending", "created_at": a["created_at"]}, "approval still pending")],
+            evidence=[
+                row_evidence(
+                    "projection_pending_approvals",
+                    {"request_id": rid},
+                    {"status": "pending", "created_at": a["created_at"]},
+                    "approval still pending",
+                )
+            ],
             repair=RepairPlan(
                 safety=FixSafety.safe,
                 summary="append the app's stale-approval activity (provider.approval.respond.failed), which "
                 "resolves the request and lowers the pending counter",
-                steps=[failure_activity(a["thread_id"], "provider.approval.respond.failed", rid,
-                                        stale_approval_detail(rid), a["turn_id"])],
+                steps=[
+                    failure_activity(
+                        a["thread_id"],
+                        "provider.approval.respond.failed",
+                        rid,
+                        stale_approval_detail(rid),
+                        a["turn_id"],
+                    )
+                ],
             ),
         )
 
@@ -45,10 +59,10 @@ RULE = Rule(
     explanation=(
         "A pending row in projection_pending_approvals waits for the user's decision, but the provider "
         "callback that would receive it died with the session: the session stopped or errored, its runtime "
-        "binding is gone, or the request's turn already ended. The thread shows \"Pending Approval\" forever "
+        'binding is gone, or the request\'s turn already ended. The thread shows "Pending Approval" forever '
         "and cannot be settled (#7657, #7843, #7113, #11799). An approval on a running session with a live "
         "provider is a real question and is left alone. The repair appends the activity T3 Code itself "
-        "writes when an answer reaches a dead callback, provider.approval.respond.failed with the \"Stale "
+        'writes when an answer reaches a dead callback, provider.approval.respond.failed with the "Stale '
         "pending approval request\" detail; every release's projector resolves the request on it and "
         "recounts the thread's pending approvals."
     ),

@@ -10,7 +10,10 @@ from threaddoctor.findings import Finding, FixSafety, RepairPlan, Severity
 from threaddoctor.rules.base import Rule
 from threaddoctor.rules.t3code.common import failure_activity, row_evidence, why_dead
 from threaddoctor.sources.t3code.source import T3Source
-from threaddoctor.sources.t3code.vocabulary import is_stale_user_input_failure, stale_user_input_detail
+from threaddoctor.sources.t3code.vocabulary import (
+    is_stale_user_input_failure,
+    stale_user_input_detail,
+)
 
 _KINDS = ("user-input.requested", "user-input.resolved", "provider.user-input.respond.failed")
 
@@ -20,7 +23,9 @@ def open_requests(src: T3Source) -> dict[str, dict[str, Any]]:
     open_: dict[str, dict[str, Any]] = {}
     rows = src.conn.execute(
         "SELECT activity_id, thread_id, turn_id, kind, payload_json, created_at FROM projection_thread_activities "
-        f"WHERE kind IN ({', '.join('?' for _ in _KINDS)}) ORDER BY thread_id, created_at, activity_id", _KINDS)
+        f"WHERE kind IN ({', '.join('?' for _ in _KINDS)}) ORDER BY thread_id, created_at, activity_id",
+        _KINDS,
+    )
     for activity_id, thread_id, turn_id, kind, payload_json, created_at in rows:
         try:
             payload = json.loads(payload_json)
@@ -30,8 +35,12 @@ def open_requests(src: T3Source) -> dict[str, dict[str, Any]]:
         if not isinstance(rid, str):
             continue
         if kind == "user-input.requested":
-            open_[rid] = {"thread_id": thread_id, "turn_id": turn_id, "activity_id": activity_id,
-                          "created_at": created_at}
+            open_[rid] = {
+                "thread_id": thread_id,
+                "turn_id": turn_id,
+                "activity_id": activity_id,
+                "created_at": created_at,
+            }
         elif kind == "user-input.resolved" or is_stale_user_input_failure(payload.get("detail")):
             open_.pop(rid, None)
     return open_
@@ -48,15 +57,27 @@ def detect(src: T3Source) -> Iterator[Finding]:
             turn_id=r["turn_id"],
             message=f"user-input request {rid} asked at {r['created_at']} can never be answered: {reason}",
             since=r["created_at"],
-            evidence=[row_evidence("projection_thread_activities", {"activity_id": r["activity_id"]},
-                                   {"kind": "user-input.requested", "request_id": rid},
-                                   "user-input request with no resolution")],
+            evidence=[
+                row_evidence(
+                    "projection_thread_activities",
+                    {"activity_id": r["activity_id"]},
+                    {"kind": "user-input.requested", "request_id": rid},
+                    "user-input request with no resolution",
+                )
+            ],
             repair=RepairPlan(
                 safety=FixSafety.safe,
                 summary="append the app's stale user-input activity (provider.user-input.respond.failed), which "
                 "closes the request and lowers the pending counter",
-                steps=[failure_activity(r["thread_id"], "provider.user-input.respond.failed", rid,
-                                        stale_user_input_detail(rid), r["turn_id"])],
+                steps=[
+                    failure_activity(
+                        r["thread_id"],
+                        "provider.user-input.respond.failed",
+                        rid,
+                        stale_user_input_detail(rid),
+                        r["turn_id"],
+                    )
+                ],
             ),
         )
 
@@ -71,11 +92,11 @@ RULE = Rule(
         "A user-input.requested activity has no user-input.resolved and no stale-failure activity after it, "
         "so the question stays open, but the session that asked it stopped, errored or lost its provider, or "
         "the turn ended. The popup can never be dismissed; answering only adds "
-        "provider.user-input.respond.failed with \"No active provider session is bound to this thread.\", "
+        'provider.user-input.respond.failed with "No active provider session is bound to this thread.", '
         "a detail the app does not count as closing the request (#5454, #4060, #5119). A question on a "
         "running session with a live provider is left alone. The repair appends the activity the app itself "
-        "treats as closing a dead request: provider.user-input.respond.failed with the \"Stale pending "
-        "user-input request\" detail."
+        'treats as closing a dead request: provider.user-input.respond.failed with the "Stale pending '
+        'user-input request" detail.'
     ),
     fix_safety=FixSafety.safe,
     fix_reason="the app's projector and client both read this activity as a closed request; no provider waits",

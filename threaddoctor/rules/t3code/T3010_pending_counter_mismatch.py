@@ -15,18 +15,38 @@ from threaddoctor.sources.t3code.source import T3Source
 def detect(src: T3Source) -> Iterator[Finding]:
     if not src.has("projection_threads", "pending_approval_count"):
         return  # the counters arrived with migration 023
-    approvals = Counter({r["thread_id"]: r["n"] for r in src.rows(
-        "SELECT thread_id, COUNT(*) AS n FROM projection_pending_approvals WHERE status = 'pending' "
-        "GROUP BY thread_id")})
+    approvals = Counter(
+        {
+            r["thread_id"]: r["n"]
+            for r in src.rows(
+                "SELECT thread_id, COUNT(*) AS n FROM projection_pending_approvals WHERE status = 'pending' "
+                "GROUP BY thread_id"
+            )
+        }
+    )
     inputs = Counter(r["thread_id"] for r in open_requests(src).values())
-    suspects = set(approvals) | set(inputs) | {r["thread_id"] for r in src.rows(
-        "SELECT thread_id FROM projection_threads WHERE pending_approval_count <> 0 OR pending_user_input_count <> 0")}
+    suspects = (
+        set(approvals)
+        | set(inputs)
+        | {
+            r["thread_id"]
+            for r in src.rows(
+                "SELECT thread_id FROM projection_threads WHERE pending_approval_count <> 0 OR pending_user_input_count <> 0"
+            )
+        }
+    )
     for thread_id in sorted(suspects):
-        row = src.row("SELECT thread_id, pending_approval_count, pending_user_input_count, updated_at "
-                      "FROM projection_threads WHERE thread_id = ?", (thread_id,))
+        row = src.row(
+            "SELECT thread_id, pending_approval_count, pending_user_input_count, updated_at "
+            "FROM projection_threads WHERE thread_id = ?",
+            (thread_id,),
+        )
         if row is None:
             continue
-        want = {"pending_approval_count": approvals[thread_id], "pending_user_input_count": inputs[thread_id]}
+        want = {
+            "pending_approval_count": approvals[thread_id],
+            "pending_user_input_count": inputs[thread_id],
+        }
         have = {k: row[k] for k in want}
         if have == want:
             continue
@@ -36,12 +56,26 @@ def detect(src: T3Source) -> Iterator[Finding]:
             thread_id=thread_id,
             message=f"stale shell counters: {diff}",
             since=row["updated_at"],
-            evidence=[row_evidence("projection_threads", {"thread_id": thread_id}, have, "counters in the thread row")],
+            evidence=[
+                row_evidence(
+                    "projection_threads",
+                    {"thread_id": thread_id},
+                    have,
+                    "counters in the thread row",
+                )
+            ],
             repair=RepairPlan(
                 safety=FixSafety.unsafe,
                 summary="recount the counters in projection_threads, as the app's projector would",
-                steps=[RowChange(action="update-row", table="projection_threads", key={"thread_id": thread_id},
-                                 before=have, after=want)],
+                steps=[
+                    RowChange(
+                        action="update-row",
+                        table="projection_threads",
+                        key={"thread_id": thread_id},
+                        before=have,
+                        after=want,
+                    )
+                ],
             ),
         )
 

@@ -17,23 +17,46 @@ def detect(src: T3Source) -> Iterator[Finding]:
     if not behind:
         return
     lowest = min(behind.values())
-    first = next(src.events_by_sequence([s[0] for s in src.conn.execute(
-        "SELECT sequence FROM orchestration_events WHERE sequence > ? ORDER BY sequence LIMIT 1", (lowest,))]), None)
-    threads = [r[0] for r in src.conn.execute(
-        "SELECT DISTINCT stream_id FROM orchestration_events WHERE sequence > ? AND aggregate_kind = 'thread' "
-        "LIMIT 50", (lowest,))]
-    evidence = [EvidenceItem(kind="row", table="projection_state", key={"projector": p},
-                             values={"last_applied_sequence": seq if p in cursors else None},
-                             description=f"{p} is at {seq if p in cursors else 'no row (replays from 0)'}")
-                for p, seq in behind.items()]
+    first = next(
+        src.events_by_sequence(
+            [
+                s[0]
+                for s in src.conn.execute(
+                    "SELECT sequence FROM orchestration_events WHERE sequence > ? ORDER BY sequence LIMIT 1",
+                    (lowest,),
+                )
+            ]
+        ),
+        None,
+    )
+    threads = [
+        r[0]
+        for r in src.conn.execute(
+            "SELECT DISTINCT stream_id FROM orchestration_events WHERE sequence > ? AND aggregate_kind = 'thread' "
+            "LIMIT 50",
+            (lowest,),
+        )
+    ]
+    evidence = [
+        EvidenceItem(
+            kind="row",
+            table="projection_state",
+            key={"projector": p},
+            values={"last_applied_sequence": seq if p in cursors else None},
+            description=f"{p} is at {seq if p in cursors else 'no row (replays from 0)'}",
+        )
+        for p, seq in behind.items()
+    ]
     if first is not None:
         evidence.insert(0, first.evidence("first event not yet projected"))
     yield RULE.finding(
         src,
         thread_id=threads[0] if len(threads) == 1 else None,
-        message=(f"{head - lowest} event(s) after sequence {lowest} are not in the projections "
-                 f"({len(behind)} projector(s) behind the log head {head}; threads: "
-                 f"{', '.join(threads[:5])}{' ...' if len(threads) > 5 else ''})"),
+        message=(
+            f"{head - lowest} event(s) after sequence {lowest} are not in the projections "
+            f"({len(behind)} projector(s) behind the log head {head}; threads: "
+            f"{', '.join(threads[:5])}{' ...' if len(threads) > 5 else ''})"
+        ),
         since=first.occurred_at if first else None,
         evidence=evidence,
     )

@@ -16,9 +16,12 @@ def detect(src: T3Source) -> Iterator[Finding]:
     for ev in src.events_by_sequence(sorted(problems)):
         found = problems[ev.sequence]
         crash = ev.sequence > lowest
-        effect = ("the app reads it at its next start and will crash-loop" if crash else
-                  "below every projector cursor: start-up skips it, but clients resuming from an older "
-                  "sequence, exports and new projectors fail on it")
+        effect = (
+            "the app reads it at its next start and will crash-loop"
+            if crash
+            else "below every projector cursor: start-up skips it, but clients resuming from an older "
+            "sequence, exports and new projectors fail on it"
+        )
         yield RULE.finding(
             src,
             severity=Severity.error if crash else Severity.warning,
@@ -26,8 +29,9 @@ def detect(src: T3Source) -> Iterator[Finding]:
             message=f"event {ev.sequence} ({ev.event_type}) cannot be decoded: "
             f"{'; '.join(f'{p.where}: {p.message}' for p in found)}; {effect}",
             since=ev.occurred_at,
-            evidence=[ev.evidence(f"{p.where} fails the {src.schema.release.name} contract: {p.message}")
-                      for p in found],
+            evidence=[
+                ev.evidence(f"{p.where} fails the {src.schema.release.name} contract: {p.message}") for p in found
+            ],
         )
 
 
@@ -40,7 +44,7 @@ RULE = Rule(
     explanation=(
         "T3 Code decodes every event it reads strictly; one row that fails stops the read, and because "
         "start-up replays the events after the lowest projector cursor, such a row there makes the server "
-        "crash-loop (#8789 metadata origin surface \"cli\", #12514 a \"reasoning\" role, #12762 a legacy "
+        'crash-loop (#8789 metadata origin surface "cli", #12514 a "reasoning" role, #12762 a legacy '
         "message without turnId). Below every cursor it does not stop a start, but it breaks every other "
         "reader of the log. By default the rule decodes what the app would read at its next start plus every "
         "event the other rules looked at; --deep decodes the whole log. Events are never edited: the finding "

@@ -16,17 +16,25 @@ def detect(src: T3Source) -> Iterator[Finding]:
         yield RULE.finding(
             src,
             message=f"migration {p.migration_id}: {recorded}, {expected}: {p.reason}",
-            evidence=[EvidenceItem(kind="schema", table="effect_sql_migrations",
-                                   key={"migration_id": p.migration_id},
-                                   values={"name": p.recorded, "expected": p.expected}, description=p.reason)],
+            evidence=[
+                EvidenceItem(
+                    kind="schema",
+                    table="effect_sql_migrations",
+                    key={"migration_id": p.migration_id},
+                    values={"name": p.recorded, "expected": p.expected},
+                    description=p.reason,
+                )
+            ],
         )
     if src.schema.v2_tables:
         yield RULE.finding(
             src,
             message=f"Orchestration V2 tables are present ({', '.join(src.schema.v2_tables[:3])}"
             f"{' ...' if len(src.schema.v2_tables) > 3 else ''}): a V2 build ran on this database",
-            evidence=[EvidenceItem(kind="schema", table=t, description="table of the Orchestration V2 branch")
-                      for t in src.schema.v2_tables],
+            evidence=[
+                EvidenceItem(kind="schema", table=t, description="table of the Orchestration V2 branch")
+                for t in src.schema.v2_tables
+            ],
         )
 
 
@@ -40,7 +48,7 @@ RULE = Rule(
         "Effect's migrator runs only migrations whose id is above the highest recorded one and never "
         "compares names. Fork, preview and Orchestration V2 builds record their own migrations at upstream's "
         "ids, so going back to an upstream release silently skips the upstream migrations with those ids and "
-        "the server crash-loops on a missing column (#8896, \"no such column: auto_pull\"). The rule compares "
+        'the server crash-loops on a missing column (#8896, "no such column: auto_pull"). The rule compares '
         "effect_sql_migrations with upstream's manifest and looks for orchestration_v2_* tables. When it "
         "fires, threaddoctor cannot be sure what the tables mean: the thread rules are not run and nothing "
         "will be written. There is no automatic repair; run the build that wrote the database, or restore a "

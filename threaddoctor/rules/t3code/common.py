@@ -23,17 +23,22 @@ def session_row(src: T3Source, thread_id: str) -> dict[str, Any] | None:
 
 def session_evidence(s: dict[str, Any]) -> EvidenceItem:
     keep = ("status", "active_turn_id", "last_error", "updated_at", "provider_name")
-    return row_evidence("projection_thread_sessions", {"thread_id": s["thread_id"]},
-                        {k: s.get(k) for k in keep},
-                        f"session is {s['status']}" + (f" with lastError {s['last_error']!r}" if s.get("last_error") else ""))
+    return row_evidence(
+        "projection_thread_sessions",
+        {"thread_id": s["thread_id"]},
+        {k: s.get(k) for k in keep},
+        f"session is {s['status']}" + (f" with lastError {s['last_error']!r}" if s.get("last_error") else ""),
+    )
 
 
 def binding_row(src: T3Source, thread_id: str) -> dict[str, Any] | None:
     """The thread's provider_session_runtime row, or None (missing, or a pre-reshape table)."""
     if not src.has("provider_session_runtime", "thread_id") or not src.has("provider_session_runtime", "status"):
         return None
-    return src.row("SELECT thread_id, status, last_seen_at, provider_name FROM provider_session_runtime "
-                   "WHERE thread_id = ?", (thread_id,))
+    return src.row(
+        "SELECT thread_id, status, last_seen_at, provider_name FROM provider_session_runtime WHERE thread_id = ?",
+        (thread_id,),
+    )
 
 
 def binding_is_live(binding: dict[str, Any] | None) -> bool:
@@ -42,11 +47,18 @@ def binding_is_live(binding: dict[str, Any] | None) -> bool:
 
 def binding_evidence(thread_id: str, binding: dict[str, Any] | None) -> EvidenceItem:
     if binding is None:
-        return row_evidence("provider_session_runtime", {"thread_id": thread_id}, {},
-                            "no provider runtime binding for the thread")
-    return row_evidence("provider_session_runtime", {"thread_id": thread_id},
-                        {"status": binding["status"], "last_seen_at": binding["last_seen_at"]},
-                        f"provider runtime is {binding['status']}")
+        return row_evidence(
+            "provider_session_runtime",
+            {"thread_id": thread_id},
+            {},
+            "no provider runtime binding for the thread",
+        )
+    return row_evidence(
+        "provider_session_runtime",
+        {"thread_id": thread_id},
+        {"status": binding["status"], "last_seen_at": binding["last_seen_at"]},
+        f"provider runtime is {binding['status']}",
+    )
 
 
 def turn_evidence(t: dict[str, Any], description: str) -> EvidenceItem:
@@ -54,8 +66,14 @@ def turn_evidence(t: dict[str, Any], description: str) -> EvidenceItem:
     return row_evidence("projection_turns", {"row_id": t["row_id"]}, {k: t.get(k) for k in keep}, description)
 
 
-def session_set(src: T3Source, s: dict[str, Any], status: str, *, active_turn_id: str | None = None,
-                last_error: str | None = None) -> PlannedEvent:
+def session_set(
+    src: T3Source,
+    s: dict[str, Any],
+    status: str,
+    *,
+    active_turn_id: str | None = None,
+    last_error: str | None = None,
+) -> PlannedEvent:
     """A corrective thread.session-set built from the current session row (reference §4.4):
     runtime mode and provider copied, providerInstanceId only when set and known to the release."""
     session: dict[str, Any] = {
@@ -69,8 +87,11 @@ def session_set(src: T3Source, s: dict[str, Any], status: str, *, active_turn_id
     }
     if s.get("provider_instance_id") and src.has("projection_thread_sessions", "provider_instance_id"):
         session["providerInstanceId"] = s["provider_instance_id"]
-    return PlannedEvent(stream_id=s["thread_id"], event_type="thread.session-set",
-                        payload={"threadId": s["thread_id"], "session": session})
+    return PlannedEvent(
+        stream_id=s["thread_id"],
+        event_type="thread.session-set",
+        payload={"threadId": s["thread_id"], "session": session},
+    )
 
 
 def failure_activity(thread_id: str, kind: str, request_id: str, detail: str, turn_id: str | None) -> PlannedEvent:
@@ -85,8 +106,12 @@ def failure_activity(thread_id: str, kind: str, request_id: str, detail: str, tu
         "turnId": turn_id,
         "createdAt": now,
     }
-    return PlannedEvent(stream_id=thread_id, event_type="thread.activity-appended",
-                        payload={"threadId": thread_id, "activity": activity}, metadata={"requestId": request_id})
+    return PlannedEvent(
+        stream_id=thread_id,
+        event_type="thread.activity-appended",
+        payload={"threadId": thread_id, "activity": activity},
+        metadata={"requestId": request_id},
+    )
 
 
 def delete_row(table: str, key: dict[str, Any], before: dict[str, Any]) -> RowChange:
@@ -106,7 +131,10 @@ def why_dead(src: T3Source, thread_id: str, turn_id: str | None) -> str | None:
     if not binding_is_live(binding_row(src, thread_id)):
         return "the provider runtime is not alive"
     if turn_id:
-        t = src.row("SELECT state FROM projection_turns WHERE thread_id = ? AND turn_id = ?", (thread_id, turn_id))
+        t = src.row(
+            "SELECT state FROM projection_turns WHERE thread_id = ? AND turn_id = ?",
+            (thread_id, turn_id),
+        )
         if t is not None and t["state"] in SETTLED_TURN_STATES:
             return f"its turn is {t['state']}"
     return None

@@ -54,11 +54,15 @@ class ProjectScript(_M):
 
 class Attachment(_M):
     type: Literal["image"]
-    id: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128,
-                                         pattern=r"(?i)^[a-z0-9_-]+$")]
+    id: Annotated[
+        str,
+        StringConstraints(strip_whitespace=True, min_length=1, max_length=128, pattern=r"(?i)^[a-z0-9_-]+$"),
+    ]
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
-    mimeType: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100,
-                                               pattern=r"(?i)^image/")]
+    mimeType: Annotated[
+        str,
+        StringConstraints(strip_whitespace=True, min_length=1, max_length=100, pattern=r"(?i)^image/"),
+    ]
     sizeBytes: Annotated[int, Field(ge=0, le=10_485_760)]
 
 
@@ -388,7 +392,10 @@ class Contract:
         if max_migration >= 16:
             types |= {"project.created": ProjectCreated, "thread.created": ThreadCreated}
         else:
-            types |= {"project.created": ProjectCreatedLegacy, "thread.created": ThreadCreatedLegacy}
+            types |= {
+                "project.created": ProjectCreatedLegacy,
+                "thread.created": ThreadCreatedLegacy,
+            }
         for first, extra in _LATER_TYPES:
             if max_migration >= first:
                 types |= extra
@@ -400,8 +407,14 @@ class Contract:
         self._metadata = TypeAdapter(_metadata(origin)).validate_json
 
     def problems(
-        self, sequence: int, event_type: str, event_id: Any, stream_id: Any, command_id: Any,
-        payload_json: Any, metadata_json: Any,
+        self,
+        sequence: int,
+        event_type: str,
+        event_id: Any,
+        stream_id: Any,
+        command_id: Any,
+        payload_json: Any,
+        metadata_json: Any,
     ) -> list[DecodeProblem]:
         """Everything about one event row that the app's decoder would reject."""
         out: list[DecodeProblem] = []
@@ -411,15 +424,24 @@ class Contract:
         else:
             _check(out, sequence, event_type, "payload", validate, payload_json)
         _check(out, sequence, event_type, "metadata", self._metadata, metadata_json)
-        for name, value, nullable in (("event_id", event_id, False), ("stream_id", stream_id, False),
-                                      ("command_id", command_id, True)):
+        for name, value, nullable in (
+            ("event_id", event_id, False),
+            ("stream_id", stream_id, False),
+            ("command_id", command_id, True),
+        ):
             if (value is None and not nullable) or (value is not None and not str(value).strip()):
                 out.append(DecodeProblem(sequence, event_type, "envelope", f"{name} is empty"))
         return out
 
 
-def _check(out: list[DecodeProblem], seq: int, etype: str, where: str,
-           validate: Callable[[Any], Any], text: Any) -> None:
+def _check(
+    out: list[DecodeProblem],
+    seq: int,
+    etype: str,
+    where: str,
+    validate: Callable[[Any], Any],
+    text: Any,
+) -> None:
     if not isinstance(text, str | bytes):
         out.append(DecodeProblem(seq, etype, where, f"{where}_json is not text"))
         return

@@ -80,8 +80,7 @@ MIGRATION_SQL: dict[int, list[str]] = {
   runtime_payload_json TEXT
 )""",
         "CREATE INDEX IF NOT EXISTS idx_provider_session_runtime_status ON provider_session_runtime(status)",
-        "CREATE INDEX IF NOT EXISTS idx_provider_session_runtime_provider "
-        "ON provider_session_runtime(provider_name)",
+        "CREATE INDEX IF NOT EXISTS idx_provider_session_runtime_provider ON provider_session_runtime(provider_name)",
     ],
     5: [
         """CREATE TABLE IF NOT EXISTS projection_projects (
@@ -175,8 +174,7 @@ MIGRATION_SQL: dict[int, list[str]] = {
         "ON projection_thread_activities(thread_id, created_at)",
         "CREATE INDEX IF NOT EXISTS idx_projection_thread_sessions_provider_session "
         "ON projection_thread_sessions(provider_session_id)",
-        "CREATE INDEX IF NOT EXISTS idx_projection_turns_thread_requested "
-        "ON projection_turns(thread_id, requested_at)",
+        "CREATE INDEX IF NOT EXISTS idx_projection_turns_thread_requested ON projection_turns(thread_id, requested_at)",
         "CREATE INDEX IF NOT EXISTS idx_projection_turns_thread_checkpoint_completed "
         "ON projection_turns(thread_id, checkpoint_turn_count, completed_at)",
         "CREATE INDEX IF NOT EXISTS idx_projection_pending_approvals_thread_status "
@@ -238,13 +236,24 @@ MIGRATION_SQL: dict[int, list[str]] = {
     ],
     21: [
         *_add("auth_pairing_links", "label TEXT"),
-        *_add("auth_sessions", "client_label TEXT", "client_ip_address TEXT", "client_user_agent TEXT",
-              "client_device_type TEXT NOT NULL DEFAULT 'unknown'", "client_os TEXT", "client_browser TEXT"),
+        *_add(
+            "auth_sessions",
+            "client_label TEXT",
+            "client_ip_address TEXT",
+            "client_user_agent TEXT",
+            "client_device_type TEXT NOT NULL DEFAULT 'unknown'",
+            "client_os TEXT",
+            "client_browser TEXT",
+        ),
     ],
     22: _add("auth_sessions", "last_connected_at TEXT"),
-    23: _add("projection_threads", "latest_user_message_at TEXT", "pending_approval_count INTEGER NOT NULL DEFAULT 0",
-             "pending_user_input_count INTEGER NOT NULL DEFAULT 0",
-             "has_actionable_proposed_plan INTEGER NOT NULL DEFAULT 0"),
+    23: _add(
+        "projection_threads",
+        "latest_user_message_at TEXT",
+        "pending_approval_count INTEGER NOT NULL DEFAULT 0",
+        "pending_user_input_count INTEGER NOT NULL DEFAULT 0",
+        "has_actionable_proposed_plan INTEGER NOT NULL DEFAULT 0",
+    ),
     24: [],  # data backfill only
     25: [],  # data cleanup only
     26: [],  # data rewrite only
@@ -285,7 +294,11 @@ MIGRATION_SQL: dict[int, list[str]] = {
     32: _add("auth_pairing_links", "proof_key_thumbprint TEXT"),
     33: _add("projection_threads", "settled_override TEXT", "settled_at TEXT"),
     34: _add("projection_threads", "snoozed_until TEXT", "snoozed_at TEXT"),
-    35: _add("projection_threads", "title_regeneration_request_id TEXT", "title_regeneration_started_at TEXT"),
+    35: _add(
+        "projection_threads",
+        "title_regeneration_request_id TEXT",
+        "title_regeneration_started_at TEXT",
+    ),
     36: _add("projection_threads", "pinned_at TEXT"),
     37: [
         "CREATE INDEX IF NOT EXISTS idx_projection_turns_thread_keyset "

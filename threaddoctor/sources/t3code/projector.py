@@ -127,16 +127,28 @@ class Projector:
         )
 
     def _on_thread_deleted(self, ev: EventRow, p: dict[str, Any]) -> None:
-        self._update("projection_threads", {"deleted_at": p["deletedAt"], "updated_at": p["deletedAt"]},
-                     "thread_id = ?", [p["threadId"]])
+        self._update(
+            "projection_threads",
+            {"deleted_at": p["deletedAt"], "updated_at": p["deletedAt"]},
+            "thread_id = ?",
+            [p["threadId"]],
+        )
 
     def _on_thread_archived(self, ev: EventRow, p: dict[str, Any]) -> None:
-        self._update("projection_threads", {"archived_at": p["archivedAt"], "updated_at": p["updatedAt"]},
-                     "thread_id = ?", [p["threadId"]])
+        self._update(
+            "projection_threads",
+            {"archived_at": p["archivedAt"], "updated_at": p["updatedAt"]},
+            "thread_id = ?",
+            [p["threadId"]],
+        )
 
     def _on_thread_unarchived(self, ev: EventRow, p: dict[str, Any]) -> None:
-        self._update("projection_threads", {"archived_at": None, "updated_at": p["updatedAt"]},
-                     "thread_id = ?", [p["threadId"]])
+        self._update(
+            "projection_threads",
+            {"archived_at": None, "updated_at": p["updatedAt"]},
+            "thread_id = ?",
+            [p["threadId"]],
+        )
 
     def _touch_thread(self, ev: EventRow) -> None:
         thread_id = ev.payload.get("threadId", ev.stream_id)
@@ -173,8 +185,10 @@ class Projector:
 
     # ---- messages ------------------------------------------------------------------------
     def _on_thread_message_sent(self, ev: EventRow, p: dict[str, Any]) -> None:
-        old = self._one("SELECT text, created_at FROM projection_thread_messages WHERE message_id = ?",
-                        [p["messageId"]])
+        old = self._one(
+            "SELECT text, created_at FROM projection_thread_messages WHERE message_id = ?",
+            [p["messageId"]],
+        )
         text = p["text"]
         if old is not None and p["streaming"]:
             text = old["text"] + text
@@ -200,8 +214,12 @@ class Projector:
 
     def _assistant_message_on_turn(self, p: dict[str, Any]) -> None:
         thread_id, turn_id = p["threadId"], p["turnId"]
-        self._update("projection_turns", {"assistant_message_id": p["messageId"]},
-                     "thread_id = ? AND turn_id = ?", [thread_id, turn_id])
+        self._update(
+            "projection_turns",
+            {"assistant_message_id": p["messageId"]},
+            "thread_id = ? AND turn_id = ?",
+            [thread_id, turn_id],
+        )
         if p["streaming"]:
             return
         if self.release.settles_turns_on_session_set and self._session_runs(thread_id, turn_id):
@@ -213,8 +231,10 @@ class Projector:
         )
 
     def _session_runs(self, thread_id: str, turn_id: str) -> bool:
-        row = self._one("SELECT status, active_turn_id FROM projection_thread_sessions WHERE thread_id = ?",
-                        [thread_id])
+        row = self._one(
+            "SELECT status, active_turn_id FROM projection_thread_sessions WHERE thread_id = ?",
+            [thread_id],
+        )
         return row is not None and row["status"] == "running" and row["active_turn_id"] == turn_id
 
     # ---- plans and activities ------------------------------------------------------------
@@ -325,8 +345,7 @@ class Projector:
             self._delete_pending(thread_id)
         if self.release.settles_turns_on_session_set and status not in ("starting", "running"):
             self.conn.execute(
-                "UPDATE projection_turns SET state = ?, completed_at = ? "
-                "WHERE thread_id = ? AND state = 'running'",
+                "UPDATE projection_turns SET state = ?, completed_at = ? WHERE thread_id = ? AND state = 'running'",
                 (_SETTLED_STATE.get(status, "interrupted"), at, thread_id),
             )
 
@@ -336,8 +355,10 @@ class Projector:
             "ORDER BY requested_at DESC, row_id DESC LIMIT 1",
             [thread_id],
         )
-        existing = self._one("SELECT row_id FROM projection_turns WHERE thread_id = ? AND turn_id = ?",
-                             [thread_id, turn_id])
+        existing = self._one(
+            "SELECT row_id FROM projection_turns WHERE thread_id = ? AND turn_id = ?",
+            [thread_id, turn_id],
+        )
         values: dict[str, Any] = {"state": "running"}
         if pending is not None:
             values.update(
@@ -429,12 +450,18 @@ class Projector:
         if not keep_state:
             values["state"] = "error" if p["status"] == "error" else "completed"
             values["completed_at"] = p["completedAt"]
-        if self._one("SELECT 1 FROM projection_turns WHERE thread_id = ? AND turn_id = ?", [thread_id, turn_id]):
+        if self._one(
+            "SELECT 1 FROM projection_turns WHERE thread_id = ? AND turn_id = ?",
+            [thread_id, turn_id],
+        ):
             self._update("projection_turns", values, "thread_id = ? AND turn_id = ?", [thread_id, turn_id])
         else:
             values.setdefault("state", "running")
-            self._insert_turn(thread_id, turn_id, values | {"requested_at": p["completedAt"],
-                                                            "started_at": p["completedAt"]})
+            self._insert_turn(
+                thread_id,
+                turn_id,
+                values | {"requested_at": p["completedAt"], "started_at": p["completedAt"]},
+            )
         self._update("projection_threads", {"latest_turn_id": turn_id}, "thread_id = ?", [thread_id])
 
     def _on_thread_reverted(self, ev: EventRow, p: dict[str, Any]) -> None:
@@ -445,7 +472,11 @@ class Projector:
             (thread_id, count),
         )
         kept = "SELECT turn_id FROM projection_turns WHERE thread_id = ?"
-        for table in ("projection_thread_messages", "projection_thread_activities", "projection_thread_proposed_plans"):
+        for table in (
+            "projection_thread_messages",
+            "projection_thread_activities",
+            "projection_thread_proposed_plans",
+        ):
             self.conn.execute(
                 f"DELETE FROM {table} WHERE thread_id = ? AND turn_id IS NOT NULL AND turn_id NOT IN ({kept})",
                 (thread_id, thread_id),
@@ -454,8 +485,12 @@ class Projector:
             "SELECT turn_id FROM projection_turns WHERE thread_id = ? ORDER BY checkpoint_turn_count DESC LIMIT 1",
             (thread_id,),
         ).fetchone()
-        self._update("projection_threads", {"latest_turn_id": latest[0] if latest else None},
-                     "thread_id = ?", [thread_id])
+        self._update(
+            "projection_threads",
+            {"latest_turn_id": latest[0] if latest else None},
+            "thread_id = ?",
+            [thread_id],
+        )
 
 
 _THREAD_SUMMARY_EVENTS = {
@@ -493,4 +528,4 @@ def _json_or_none(value: Any) -> str | None:
 
 
 def _get(row: sqlite3.Row, col: str) -> Any:
-    return row[col] if col in row.keys() else None
+    return row.get(col, None)

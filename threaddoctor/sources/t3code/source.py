@@ -24,8 +24,7 @@ from threaddoctor.sources.t3code.vocabulary import PROJECTORS
 Progress = Callable[[str, int, int], None]  # (label, done, total)
 
 _EVENT_COLUMNS = (
-    "sequence, event_id, stream_id, event_type, occurred_at, command_id, actor_kind, "
-    "payload_json, metadata_json"
+    "sequence, event_id, stream_id, event_type, occurred_at, command_id, actor_kind, payload_json, metadata_json"
 )
 
 
@@ -41,8 +40,13 @@ class Event:
     payload: dict[str, Any]
 
     def evidence(self, description: str) -> EvidenceItem:
-        return EvidenceItem(kind="event", description=description, sequence=self.sequence,
-                            event_type=self.event_type, occurred_at=self.occurred_at)
+        return EvidenceItem(
+            kind="event",
+            description=description,
+            sequence=self.sequence,
+            event_type=self.event_type,
+            occurred_at=self.occurred_at,
+        )
 
 
 @dataclass
@@ -86,14 +90,22 @@ class T3Source:
 
     # ---- events --------------------------------------------------------------------------
     def _event(self, r: tuple[Any, ...]) -> Event:
-        seq, event_id, stream, etype, at, command_id, actor, payload_json, metadata_json = r
+        seq, event_id, stream, etype, at, command_id, actor, payload_json, _metadata_json = r
         self.check(r)
         try:
             payload = json.loads(payload_json)
         except (TypeError, ValueError):
             payload = {}
-        return Event(seq, event_id, stream, etype, at, command_id, actor,
-                     payload if isinstance(payload, dict) else {})
+        return Event(
+            seq,
+            event_id,
+            stream,
+            etype,
+            at,
+            command_id,
+            actor,
+            payload if isinstance(payload, dict) else {},
+        )
 
     def check(self, r: tuple[Any, ...]) -> None:
         seq = r[0]
@@ -108,12 +120,19 @@ class T3Source:
         return any(lo < seq <= hi for lo, hi in self.checked_ranges)
 
     def thread_events(
-        self, thread_id: str, after: int = 0, types: tuple[str, ...] = (), newest_first: bool = False,
-        limit: int | None = None, actor: str | None = None,
+        self,
+        thread_id: str,
+        after: int = 0,
+        types: tuple[str, ...] = (),
+        newest_first: bool = False,
+        limit: int | None = None,
+        actor: str | None = None,
     ) -> list[Event]:
         """One thread's events, through the stream index."""
-        sql = (f"SELECT {_EVENT_COLUMNS} FROM orchestration_events "
-               "WHERE aggregate_kind = 'thread' AND stream_id = ? AND sequence > ?")
+        sql = (
+            f"SELECT {_EVENT_COLUMNS} FROM orchestration_events "
+            "WHERE aggregate_kind = 'thread' AND stream_id = ? AND sequence > ?"
+        )
         args: list[Any] = [thread_id, after]
         if types:
             sql += f" AND event_type IN ({', '.join('?' for _ in types)})"
@@ -135,8 +154,10 @@ class T3Source:
 
     def cursors(self) -> dict[str, int]:
         if self._cursors is None:
-            self._cursors = {r["projector"]: r["last_applied_sequence"]
-                             for r in self.rows("SELECT projector, last_applied_sequence FROM projection_state")}
+            self._cursors = {
+                r["projector"]: r["last_applied_sequence"]
+                for r in self.rows("SELECT projector, last_applied_sequence FROM projection_state")
+            }
         return self._cursors
 
     def lowest_cursor(self) -> int:
@@ -168,8 +189,9 @@ class T3Source:
 
     def events_by_sequence(self, sequences: list[int]) -> Iterator[Event]:
         for seq in sequences:
-            r = self.conn.execute(f"SELECT {_EVENT_COLUMNS} FROM orchestration_events WHERE sequence = ?",
-                                  (seq,)).fetchone()
+            r = self.conn.execute(
+                f"SELECT {_EVENT_COLUMNS} FROM orchestration_events WHERE sequence = ?", (seq,)
+            ).fetchone()
             if r is not None:
                 yield self._event(r)
 

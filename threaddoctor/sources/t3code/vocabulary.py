@@ -18,9 +18,7 @@ PROJECTORS: tuple[str, ...] = (
 )
 
 # What the startup reconcile (#7719) writes: benign, the app's own recovery.
-STARTUP_RECONCILE_ERROR = (
-    "Provider session did not survive a server restart. Send a new message to continue."
-)
+STARTUP_RECONCILE_ERROR = "Provider session did not survive a server restart. Send a new message to continue."
 
 # Provider messages that announce a retry rather than a failure. Codex prints
 # "Reconnecting... 1/5" (issue #313, #940); the others are the same idea from other providers'

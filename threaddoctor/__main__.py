@@ -1,0 +1,3 @@
+from threaddoctor.cli import main
+
+main()

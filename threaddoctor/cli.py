@@ -1,0 +1,160 @@
+"""The command line: parse options, call the library, render. Nothing else lives here."""
+
+from __future__ import annotations
+
+import sys
+import time
+from enum import IntEnum, StrEnum
+from importlib import resources
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
+
+from threaddoctor.engine import scan as run_scan
+from threaddoctor.errors import InputError, ThreadDoctorError
+from threaddoctor.report import json_report, text
+from threaddoctor.rules import all_rules, get_rule
+from threaddoctor.sources.t3code.locate import candidate_paths, default_database
+
+
+class Exit(IntEnum):
+    CLEAN = 0
+    FINDINGS = 1
+    ERROR = 2
+
+
+class Format(StrEnum):
+    text = "text"
+    json = "json"
+
+
+app = typer.Typer(
+    help="Find and repair stuck AI coding-agent threads. Exit status: 0 clean, 1 findings, 2 error.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+out = Console(highlight=False, soft_wrap=False)
+err = Console(stderr=True, highlight=False)
+
+EXAMPLE = "t3code-issue-313.sqlite"
+
+
+def example_path() -> Path:
+    return Path(str(resources.files("threaddoctor") / "examples" / EXAMPLE))
+
+
+def fail(message: str) -> typer.Exit:
+    err.print(f"threaddoctor: error: {message}", markup=False, highlight=False, soft_wrap=True)
+    return typer.Exit(Exit.ERROR)
+
+
+class LazyProgress:
+    """A progress bar on a terminal only, and only once the work has taken more than a moment."""
+
+    def __init__(self, console: Console, delay: float = 0.4) -> None:
+        self.console, self.delay, self.start = console, delay, time.monotonic()
+        self.bar: Progress | None = None
+        self.task = None
+
+    def __call__(self, label: str, done: int, total: int) -> None:
+        if not self.console.is_terminal or time.monotonic() - self.start < self.delay:
+            return
+        if self.bar is None:
+            self.bar = Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                TaskProgressColumn(),
+                TimeRemainingColumn(),
+                console=self.console,
+                transient=True,
+            )
+            self.bar.start()
+            self.task = self.bar.add_task(label, total=total)
+        self.bar.update(self.task, completed=done, total=total, description=label)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+
+def _resolve_path(path: Path | None, example: bool) -> Path:
+    if example:
+        return example_path()
+    if path is not None:
+        return path
+    found = default_database()
+    if found is None:
+        looked = ", ".join(str(p) for p in candidate_paths())
+        raise InputError(f"no T3 Code database found (looked in {looked}); pass its path")
+    return found
+
+
+@app.command()
+def scan(
+    path: Annotated[Path | None, typer.Argument(help="state.sqlite to scan (default: T3 Code's own)")] = None,
+    select: Annotated[
+        list[str] | None,
+        typer.Option("--select", "-s", help="Only these rules: codes, prefixes or names"),
+    ] = None,
+    ignore: Annotated[list[str] | None, typer.Option("--ignore", "-i", help="Skip these rules")] = None,
+    deep: Annotated[
+        bool,
+        typer.Option("--deep", help="Decode every event in the log, not just what the app reads next"),
+    ] = False,
+    fmt: Annotated[Format, typer.Option("--format", "-f", help="Output format")] = Format.text,
+    example: Annotated[
+        bool, typer.Option("--example", help="Scan the example database shipped with threaddoctor")
+    ] = False,
+) -> None:
+    """Scan a T3 Code database read-only and report stuck threads."""
+    progress = LazyProgress(err)
+    try:
+        target = _resolve_path(path, example)
+        if path is None and fmt is Format.text:
+            err.print(f"threaddoctor: scanning {target}", markup=False)
+        result = run_scan(target, select=select, ignore=ignore, deep=deep, progress=progress)
+    except ThreadDoctorError as e:
+        raise fail(str(e)) from None
+    finally:
+        progress.close()
+    if fmt is Format.json:
+        out.print(json_report.dumps(json_report.scan_document(result)), markup=False, soft_wrap=True)
+    else:
+        text.render_scan(result, out, result.thread_titles)
+    raise typer.Exit(Exit.FINDINGS if result.findings else Exit.CLEAN)
+
+
+@app.command("rules")
+def list_rules(fmt: Annotated[Format, typer.Option("--format", "-f")] = Format.text) -> None:
+    """List every rule: code, name, severity, fix safety."""
+    rules = list(all_rules())
+    if fmt is Format.json:
+        out.print(
+            json_report.dumps([json_report.rule_dict(r) for r in rules]),
+            markup=False,
+            soft_wrap=True,
+        )
+    else:
+        text.render_rules(rules, out)
+
+
+@app.command()
+def explain(code: Annotated[str, typer.Argument(help="Rule code or name, e.g. T3001")]) -> None:
+    """Explain one rule: what it detects, why it matters, what its repair does."""
+    try:
+        rule = get_rule(code)
+    except ThreadDoctorError as e:
+        raise fail(str(e)) from None
+    text.render_explain(rule, out)
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        err.print("threaddoctor: interrupted")
+        sys.exit(130)
