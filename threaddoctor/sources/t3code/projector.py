@@ -528,4 +528,5 @@ def _json_or_none(value: Any) -> str | None:
 
 
 def _get(row: sqlite3.Row, col: str) -> Any:
-    return row.get(col, None)
+    names = row.keys()  # a Row is not a mapping: `in row` would test its values
+    return row[col] if col in names else None
