@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from enum import IntEnum, StrEnum
@@ -37,8 +38,17 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-out = Console(highlight=False, soft_wrap=False)
-err = Console(stderr=True, highlight=False)
+
+
+def _console(stderr: bool = False) -> Console:
+    # Logs and pipes are read by tools and wide viewers: do not hard-wrap them at 80 columns.
+    stream = sys.stderr if stderr else sys.stdout
+    wide = None if stream.isatty() or os.environ.get("COLUMNS") else 200
+    return Console(stderr=stderr, highlight=False, width=wide)
+
+
+out = _console()
+err = _console(stderr=True)
 
 EXAMPLE = "t3code-issue-313.sqlite"
 
@@ -114,8 +124,8 @@ def scan(
     progress = LazyProgress(err)
     try:
         target = _resolve_path(path, example)
-        if path is None and fmt is Format.text:
-            err.print(f"threaddoctor: scanning {target}", markup=False)
+        if path is None and not example and fmt is Format.text:
+            err.print(f"threaddoctor: scanning {target}", markup=False, soft_wrap=True)
         result = run_scan(target, select=select, ignore=ignore, deep=deep, progress=progress)
     except ThreadDoctorError as e:
         raise fail(str(e)) from None

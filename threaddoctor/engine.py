@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from pydantic import BaseModel, Field
 
+from threaddoctor.errors import InputError
 from threaddoctor.findings import Finding, Severity
 from threaddoctor.rules import all_rules
 from threaddoctor.rules.base import Rule
@@ -70,6 +72,19 @@ def scan(
     rules = select_rules(all_rules(), select, ignore)
     src = open_t3(Path(path), deep=deep, progress=progress)
     try:
+        result = run_rules(src, rules)
+    except sqlite3.DatabaseError as e:
+        if src.snapshot.still_valid():
+            raise InputError(f"{path}: the database is damaged or unreadable ({e})") from None
+        result = None  # a writer started during an immutable read; read again below
+    finally:
+        src.close()
+    if result is not None and src.snapshot.still_valid():
+        return result
+    src = open_t3(Path(path), deep=deep, progress=progress, allow_immutable=False)
+    try:
         return run_rules(src, rules)
+    except sqlite3.DatabaseError as e:
+        raise InputError(f"{path}: the database is damaged or unreadable ({e})") from None
     finally:
         src.close()

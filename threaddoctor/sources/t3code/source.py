@@ -17,7 +17,7 @@ from typing import Any
 
 from threaddoctor.findings import EvidenceItem
 from threaddoctor.sources.t3code.contract import Contract, DecodeProblem, contract_for
-from threaddoctor.sources.t3code.reader import open_readonly
+from threaddoctor.sources.t3code.reader import Snapshot, open_readonly
 from threaddoctor.sources.t3code.schema import SchemaInfo, read_schema
 from threaddoctor.sources.t3code.vocabulary import PROJECTORS
 
@@ -54,7 +54,7 @@ class T3Source:
     """An open, read-only T3 Code database."""
 
     path: Path
-    conn: sqlite3.Connection
+    snapshot: Snapshot
     schema: SchemaInfo
     contract: Contract
     deep: bool = False
@@ -69,6 +69,10 @@ class T3Source:
     @property
     def label(self) -> str:
         return str(self.path)
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        return self.snapshot.conn
 
     def close(self) -> None:
         self.conn.close()
@@ -196,12 +200,12 @@ class T3Source:
                 yield self._event(r)
 
 
-def open_t3(path: Path, deep: bool = False, progress: Progress | None = None) -> T3Source:
-    conn = open_readonly(path)
+def open_t3(path: Path, deep: bool = False, progress: Progress | None = None, allow_immutable: bool = True) -> T3Source:
+    snapshot = open_readonly(path, allow_immutable)
     try:
-        schema = read_schema(conn, str(path))
+        schema = read_schema(snapshot.conn, str(path))
     except Exception:
-        conn.close()
+        snapshot.conn.close()
         raise
     contract = contract_for(min(schema.max_migration, 41), knows_later=schema.max_migration > 41)
-    return T3Source(path=path, conn=conn, schema=schema, contract=contract, deep=deep, progress=progress)
+    return T3Source(path=path, snapshot=snapshot, schema=schema, contract=contract, deep=deep, progress=progress)
