@@ -70,7 +70,8 @@ def scan(
 ) -> ScanResult:
     """Scan one T3 Code database read-only. Raises ThreadDoctorError on bad input."""
     rules = select_rules(all_rules(), select, ignore)
-    src = open_t3(Path(path), deep=deep, progress=progress)
+    path = Path(path).expanduser()
+    src = open_t3(path, deep=deep, progress=progress)
     try:
         result = run_rules(src, rules)
     except sqlite3.DatabaseError as e:
@@ -81,7 +82,7 @@ def scan(
         src.close()
     if result is not None and src.snapshot.still_valid():
         return result
-    src = open_t3(Path(path), deep=deep, progress=progress, allow_immutable=False)
+    src = open_t3(path, deep=deep, progress=progress, allow_immutable=False)
     try:
         return run_rules(src, rules)
     except sqlite3.DatabaseError as e:

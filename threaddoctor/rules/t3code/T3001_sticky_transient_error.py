@@ -9,6 +9,7 @@ from threaddoctor.rules.base import Rule
 from threaddoctor.rules.t3code.common import session_evidence, session_set
 from threaddoctor.sources.t3code.source import Event, T3Source
 from threaddoctor.sources.t3code.vocabulary import is_transient_error
+from threaddoctor.timefmt import span
 
 _PROVIDER_OUTPUT = ("thread.message-sent", "thread.activity-appended", "thread.turn-diff-completed")
 # The error's own activity, and further retries, are not signs that the agent recovered.
@@ -41,7 +42,8 @@ def detect(src: T3Source) -> Iterator[Finding]:
             turn_id=error_set.payload["session"].get("activeTurnId"),
             message=(
                 f"session stuck in error {s['last_error']!r} since {error_set.occurred_at}, although the "
-                f"provider produced {len(later)} more event(s) until {last.occurred_at}"
+                f"provider produced {len(later)} more event(s) over the next "
+                f"{span(error_set.occurred_at, last.occurred_at)}, until {last.occurred_at}"
             ),
             since=error_set.occurred_at,
             evidence=[

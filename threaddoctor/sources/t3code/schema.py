@@ -5,6 +5,8 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass, field
 
+import sqlite_utils
+
 from threaddoctor.errors import InputError
 from threaddoctor.sources.t3code.releases import (
     FOREIGN_NAME,
@@ -66,13 +68,15 @@ class SchemaInfo:
         return column in self.columns.get(table, set())
 
 
-def _list_tables(conn: sqlite3.Connection) -> set[str]:
-    return {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+def _introspect(conn: sqlite3.Connection) -> sqlite_utils.Database:
+    # No pragmas, no plugins: the connection is read-only and must stay untouched.
+    return sqlite_utils.Database(conn, recursive_triggers=False, execute_plugins=False)
 
 
 def read_schema(conn: sqlite3.Connection, label: str) -> SchemaInfo:
+    db = _introspect(conn)
     try:
-        tables = _list_tables(conn)
+        tables = set(db.table_names())
     except sqlite3.DatabaseError as e:
         raise InputError(f"{label}: not a SQLite database ({e})") from None
     if "orchestration_events" not in tables:
@@ -97,7 +101,7 @@ def read_schema(conn: sqlite3.Connection, label: str) -> SchemaInfo:
     if max(i for i, _ in migrations) < 13:
         raise InputError(f"{label}: unknown schema: migrations 1-{info.max_migration} predate v0.0.9 (1-13)")
     for t in tables:
-        info.columns[t] = {r[1] for r in conn.execute(f"PRAGMA table_info('{t}')")}
+        info.columns[t] = {c.name for c in db.table(t).columns}
     return info
 
 
