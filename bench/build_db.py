@@ -44,6 +44,7 @@ MIGRATION = 41  # main-2026-08
 RELEASE = "main-2026-08"
 TEMPLATE_START = "2026-03-01T08:00:00.000Z"
 REPLICA_START = "2026-03-01T09:00:00.000Z"
+SEED = 2026  # the build is deterministic: same seed, same database
 GROUP = 4  # threads running concurrently
 STAGGER_MS = 7 * 60_000  # between the starts of threads in a group
 GROUP_GAP_MS = 15 * 60_000  # between the end of a group and the next one
@@ -205,11 +206,11 @@ class TemplateDb:
 
 
 def build_template(directory: Path) -> TemplateDb:
-    b = T3Builder(directory / "template.sqlite", RELEASE, start=TEMPLATE_START)
+    b = T3Builder(directory / "template.sqlite", RELEASE, start=TEMPLATE_START, seed=SEED)
     project_id = b.create_project("t3code", "/home/dev/t3code")
     b.at(REPLICA_START)
     thread_id = b.create_thread("t", TITLE_MARKER)
-    w = Words(2026)
+    w = Words(SEED)
     for k in range(len(TOOL_PAIRS)):
         play_turn(b, w, k)
     b.stop_all()
@@ -237,9 +238,9 @@ class Slots:
             return None
         return self.uuids.setdefault(text, f"u{len(self.uuids)}")
 
-    def values(self, shift_ms: int, title: str) -> dict[str, str]:
-        """One replica's values: fresh uuids, shifted timestamps, its title."""
-        out = {k: str(uuid.uuid4()) for k in self.uuids.values()}
+    def values(self, rng: random.Random, shift_ms: int, title: str) -> dict[str, str]:
+        """One replica's values: fresh (seeded v4) uuids, shifted timestamps, its title."""
+        out = {k: str(uuid.UUID(int=rng.getrandbits(128), version=4)) for k in self.uuids.values()}
         out.update((k, from_ms(ms + shift_ms)) for k, ms in self.times.items())
         out["title"] = title
         return out
@@ -394,6 +395,7 @@ class Replicator:
     conn: sqlite3.Connection
     template: Template
     next_sequence: int
+    rng: random.Random = field(default_factory=lambda: random.Random(SEED + 2))
     thread_ids: list[str] = field(default_factory=list)
     last_at: str = ""
     _orders: dict[int, list[tuple[int, int]]] = field(default_factory=dict)
@@ -404,7 +406,7 @@ class Replicator:
         base = to_ms(REPLICA_START) - t.start_ms
         for g, first in enumerate(range(0, threads, GROUP)):
             shifts = [base + g * period + j * STAGGER_MS for j in range(min(GROUP, threads - first))]
-            self.group([t.slots.values(s, _title(first + j)) for j, s in enumerate(shifts)])
+            self.group([t.slots.values(self.rng, s, _title(first + j)) for j, s in enumerate(shifts)])
             progress(first + len(shifts))
 
     def order(self, size: int) -> list[tuple[int, int]]:
@@ -425,7 +427,8 @@ class Replicator:
             sequences[j][k] = seq
             rows.append((seq, *rendered[j][k]))
         self.next_sequence += len(rows)
-        self.last_at = max(self.last_at, *(r[t.events.columns.index("occurred_at") + 1] for r in rows[-1:]))
+        at = 1 + t.events.columns.index("occurred_at")  # after `sequence`
+        self.last_at = max(self.last_at, rows[-1][at])
         self.conn.executemany(t.events.sql(first="sequence"), rows)
         receipts = [
             (*r.render(v), sequences[j][t.receipt_event[i]])
@@ -460,7 +463,7 @@ def set_cursors(conn: sqlite3.Connection, sequence: int, at: str) -> None:
 def replicate(path: Path, template: Template, threads: int) -> Replicator:
     conn = sqlite3.connect(path, isolation_level=None)
     migrate(conn, MIGRATION)
-    for pragma in ("journal_mode = OFF", "synchronous = OFF", "cache_size = -1000000", "temp_store = MEMORY"):
+    for pragma in ("journal_mode = OFF", "synchronous = OFF", "cache_size = -262144", "temp_store = MEMORY"):
         conn.execute(f"PRAGMA {pragma}")
     conn.execute("BEGIN")
     rep = Replicator(conn, template, copy_head(conn, template))
@@ -538,7 +541,7 @@ SUSPECTS: dict[str, Callable[[T3Builder, str], None]] = {
 def add_suspects(path: Path, rep: Replicator, count: int) -> dict[str, str]:
     """Append a broken tail to `count` threads spread over the log; then a clean shutdown."""
     start = from_ms(to_ms(rep.last_at) + 86_400_000)
-    b = T3Builder(path, RELEASE, start=start)
+    b = T3Builder(path, RELEASE, start=start, seed=SEED + 1)  # other ids than the template's
     b.project_id = rep.template.project_id
     kinds = list(SUSPECTS)
     step = max(len(rep.thread_ids) // max(count, 1), 1)
