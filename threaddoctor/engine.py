@@ -56,7 +56,7 @@ def run_rules(src: T3Source, rules: Sequence[Rule]) -> ScanResult:
         row = src.row("SELECT title FROM projection_threads WHERE thread_id = ?", (thread_id,))
         if row:
             result.thread_titles[thread_id] = row["title"]
-    result.events_decoded = len(src.checked) + sum(hi - lo for lo, hi in src.checked_ranges)
+    result.events_decoded = src.events_decoded()
     result.seconds = round(time.perf_counter() - started, 4)
     return result
 

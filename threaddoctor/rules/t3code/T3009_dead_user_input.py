@@ -20,6 +20,10 @@ _KINDS = ("user-input.requested", "user-input.resolved", "provider.user-input.re
 
 def open_requests(src: T3Source) -> dict[str, dict[str, Any]]:
     """Open user-input requests by request id, derived from activities as the app does."""
+    return src.memo("open-user-input-requests", lambda: _derive_open_requests(src))
+
+
+def _derive_open_requests(src: T3Source) -> dict[str, dict[str, Any]]:
     open_: dict[str, dict[str, Any]] = {}
     rows = src.conn.execute(
         "SELECT activity_id, thread_id, turn_id, kind, payload_json, created_at FROM projection_thread_activities "

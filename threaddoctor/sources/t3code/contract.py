@@ -388,6 +388,7 @@ class Contract:
     """The decoder of one schema generation."""
 
     def __init__(self, max_migration: int, knows_later: bool) -> None:
+        self.key = (max_migration, knows_later)  # rebuilds the same contract in a worker process
         types = dict(_BASE_TYPES)
         if max_migration >= 16:
             types |= {"project.created": ProjectCreated, "thread.created": ThreadCreated}
@@ -431,6 +432,26 @@ class Contract:
         ):
             if (value is None and not nullable) or (value is not None and not str(value).strip()):
                 out.append(DecodeProblem(sequence, event_type, "envelope", f"{name} is empty"))
+        return out
+
+    def batch_problems(self, rows: list[tuple[int, str, Any, Any, str | None]]) -> dict[int, list[DecodeProblem]]:
+        """Decode many rows (sequence, event_type, payload_json, metadata_json, empty_id) in a tight
+        loop; `empty_id` names a blank envelope id column (checked in SQL), or is None."""
+        out: dict[int, list[DecodeProblem]] = {}
+        payload, metadata = self._payload, self._metadata
+        for seq, etype, payload_json, metadata_json, empty_id in rows:
+            validate = payload.get(etype)
+            try:
+                if validate is None or empty_id:
+                    raise ValueError
+                validate(payload_json)
+                if metadata_json != "{}":
+                    metadata(metadata_json)
+            except (ValidationError, ValueError, TypeError):
+                found = self.problems(seq, etype, "x", "x", None, payload_json, metadata_json)
+                if empty_id:
+                    found.append(DecodeProblem(seq, etype, "envelope", f"{empty_id} is empty"))
+                out[seq] = found
         return out
 
 

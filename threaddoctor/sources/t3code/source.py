@@ -9,8 +9,11 @@ undecodable-event rule can report what the other rules saw.
 from __future__ import annotations
 
 import json
+import multiprocessing
+import os
 import sqlite3
 from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -63,6 +66,7 @@ class T3Source:
     checked: set[int] = field(default_factory=set)
     checked_ranges: list[tuple[int, int]] = field(default_factory=list)
     _cursors: dict[str, int] | None = None
+    _memo: dict[str, Any] = field(default_factory=dict)
 
     kind = "t3code"
 
@@ -169,27 +173,40 @@ class T3Source:
         cursors = self.cursors()
         return min((cursors.get(p, 0) for p in PROJECTORS), default=0)
 
-    def check_range(self, after: int, batch: int = 5000) -> None:
-        """Decode every event with sequence > after, streaming in batches."""
-        total = max(self.max_sequence() - after, 0)
-        done, last = 0, after
-        sql = f"SELECT {_EVENT_COLUMNS} FROM orchestration_events WHERE sequence > ? ORDER BY sequence LIMIT ?"
-        problems = self.contract.problems
-        while True:
-            chunk = self.conn.execute(sql, (last, batch)).fetchall()
-            if not chunk:
-                break
-            for r in chunk:
-                seq = r[0]
-                if seq not in self.checked:
-                    found = problems(seq, r[3], r[1], r[2], r[5], r[7], r[8])
-                    if found:
-                        self.decode_problems[seq] = found
-            last = chunk[-1][0]
-            done += len(chunk)
-            if self.progress:
-                self.progress("decoding events", done, total)
-        self.checked_ranges.append((after, last))
+    def check_range(self, after: int) -> None:
+        """Decode every event with sequence > after. Large ranges are split with a worker process,
+        so both cores decode (the log is streamed in batches either way)."""
+        head = self.max_sequence()
+        total = max(head - after, 0)
+        split = after + total // 2 if total >= PARALLEL_MIN_EVENTS and (os.cpu_count() or 1) > 1 else head
+        pool = _worker_pool() if split < head else None
+        try:
+            other = (
+                pool.submit(_decode_in_worker, self.path, self.snapshot.immutable, self.contract.key, split, head)
+                if pool
+                else None
+            )
+            share = (split - after) / total if total else 1.0
+            progress = (
+                (lambda done: self.progress("decoding events", int(done / share), total)) if self.progress else None
+            )
+            self.decode_problems.update(decode_span(self.conn, self.contract, after, split, self.checked, progress))
+            if other is not None:
+                self.decode_problems.update({s: p for s, p in other.result().items() if s not in self.checked})
+        finally:
+            if pool is not None:
+                pool.shutdown()
+        self.checked_ranges.append((after, head))
+
+    def events_decoded(self) -> int:
+        in_ranges = sum(1 for seq in self.checked if self._in_checked_range(seq))
+        return len(self.checked) - in_ranges + sum(hi - lo for lo, hi in self.checked_ranges)
+
+    def memo(self, key: str, compute: Callable[[], Any]) -> Any:
+        """Compute something several rules need once per scan."""
+        if key not in self._memo:
+            self._memo[key] = compute()
+        return self._memo[key]
 
     def events_by_sequence(self, sequences: list[int]) -> Iterator[Event]:
         for seq in sequences:
@@ -198,6 +215,50 @@ class T3Source:
             ).fetchone()
             if r is not None:
                 yield self._event(r)
+
+
+PARALLEL_MIN_EVENTS = 200_000
+_BATCH = 5000
+# Envelope ids are checked in SQL, so only the decoded columns cross into Python.
+_DECODE_SQL = (
+    "SELECT sequence, event_type, payload_json, metadata_json, "
+    "CASE WHEN trim(event_id) = '' THEN 'event_id' WHEN trim(stream_id) = '' THEN 'stream_id' "
+    "WHEN trim(command_id) = '' THEN 'command_id' END "
+    "FROM orchestration_events WHERE sequence > ? AND sequence <= ? ORDER BY sequence LIMIT ?"
+)
+
+
+def decode_span(
+    conn: sqlite3.Connection,
+    contract: Contract,
+    lo: int,
+    hi: int,
+    skip: set[int],
+    progress: Callable[[int], None] | None = None,
+) -> dict[int, list[DecodeProblem]]:
+    """Problems of the events with lo < sequence <= hi, streamed in batches."""
+    problems: dict[int, list[DecodeProblem]] = {}
+    last, done = lo, 0
+    while chunk := conn.execute(_DECODE_SQL, (last, hi, _BATCH)).fetchall():
+        problems.update(contract.batch_problems([r for r in chunk if r[0] not in skip]))
+        last, done = chunk[-1][0], done + len(chunk)
+        if progress:
+            progress(done)
+    return problems
+
+
+def _decode_in_worker(path: Path, immutable: bool, contract_key: tuple[int, bool], lo: int, hi: int) -> dict:
+    snapshot = open_readonly(path, allow_immutable=immutable)
+    try:
+        return decode_span(snapshot.conn, contract_for(*contract_key), lo, hi, set())
+    finally:
+        snapshot.conn.close()
+
+
+def _worker_pool() -> ProcessPoolExecutor:
+    methods = multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+    return ProcessPoolExecutor(max_workers=1, mp_context=context)
 
 
 def open_t3(path: Path, deep: bool = False, progress: Progress | None = None, allow_immutable: bool = True) -> T3Source:
