@@ -52,13 +52,16 @@ def open_readonly(path: Path, allow_immutable: bool = True) -> Snapshot:
     quiet = wal_mode and not Path(f"{path}-wal").exists()
     params = "mode=ro&immutable=1" if quiet and allow_immutable else "mode=ro"
     try:
-        return Snapshot(_connect(path, params), path, immutable="immutable" in params)
+        return Snapshot(_connect(readonly_uri(path, params)), path, immutable="immutable" in params)
     except sqlite3.DatabaseError as e:
         raise InputError(f"{label}: cannot read database ({e})") from None
 
 
-def _connect(path: Path, params: str) -> sqlite3.Connection:
-    uri = f"file:{quote(str(path.resolve()))}?{params}"
+def readonly_uri(path: Path, params: str = "mode=ro") -> str:
+    return f"file:{quote(str(path.resolve()))}?{params}"
+
+
+def _connect(uri: str) -> sqlite3.Connection:
     conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
     try:
         conn.execute("PRAGMA query_only = ON")

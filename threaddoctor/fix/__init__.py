@@ -1,0 +1,1 @@
+"""Repairs: plan (dry run), apply in one transaction with a backup and a journal, undo."""
