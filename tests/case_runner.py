@@ -24,6 +24,7 @@ class Case:
     expect: list[dict[str, Any]]
     releases: tuple[str, ...] = DEFAULT_RELEASES
     deep: bool = False
+    fix: bool = True  # False: the finding is reported with no repair, on purpose
     options: dict[str, Any] = field(default_factory=dict)
 
 
@@ -41,6 +42,7 @@ def load_cases() -> list[Case]:
                     expect=c.get("expect") or [],
                     releases=tuple(c.get("releases", DEFAULT_RELEASES)),
                     deep=c.get("deep", False),
+                    fix=c.get("fix", True),
                     options={k: c[k] for k in ("migration_names", "extra_migrations") if k in c},
                 )
             )

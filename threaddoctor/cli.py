@@ -16,8 +16,11 @@ from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, T
 
 from threaddoctor.engine import scan as run_scan
 from threaddoctor.errors import InputError, ThreadDoctorError
-from threaddoctor.report import json_report, text
+from threaddoctor.fix import run as fix_run
+from threaddoctor.fix.plan import Selection
+from threaddoctor.report import fix_text, json_report, text
 from threaddoctor.rules import all_rules, get_rule
+from threaddoctor.rules.selection import split_patterns
 from threaddoctor.sources.t3code.locate import candidate_paths, default_database
 
 
@@ -136,6 +139,47 @@ def scan(
     else:
         text.render_scan(result, out, result.thread_titles)
     raise typer.Exit(Exit.FINDINGS if result.findings else Exit.CLEAN)
+
+
+@app.command("fix")
+def fix_command(
+    path: Annotated[Path | None, typer.Argument(help="state.sqlite to repair (default: T3 Code's own)")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show exactly what would change; write nothing")] = False,
+    select: Annotated[list[str] | None, typer.Option("--select", "-s", help="Only repair these rules")] = None,
+    ignore: Annotated[list[str] | None, typer.Option("--ignore", "-i", help="Do not repair these rules")] = None,
+    thread: Annotated[list[str] | None, typer.Option("--thread", "-t", help="Only repair these threads")] = None,
+    unsafe_fixes: Annotated[bool, typer.Option("--unsafe-fixes", help="Also apply repairs classed unsafe")] = False,
+    fmt: Annotated[Format, typer.Option("--format", "-f", help="Output format")] = Format.text,
+) -> None:
+    """Repair what scan finds: dry run, or one verified transaction with a backup and an undo."""
+    selection = Selection(unsafe=unsafe_fixes, threads=split_patterns(thread))
+    try:
+        target = _resolve_path(path, example=False)
+        run = fix_run.dry_run if dry_run else fix_run.fix
+        report = run(target, select=select, ignore=ignore, selection=selection)
+    except ThreadDoctorError as e:
+        raise fail(str(e)) from None
+    if fmt is Format.json:
+        out.print(json_report.dumps(json_report.fix_document(report)), markup=False, soft_wrap=True)
+    else:
+        fix_text.render_fix(report, out)
+    remaining = report.findings if dry_run or report.outcome is None else report.outcome.after
+    raise typer.Exit(Exit.FINDINGS if remaining else Exit.CLEAN)
+
+
+@app.command("undo")
+def undo_command(
+    path: Annotated[Path | None, typer.Argument(help="the repaired state.sqlite (default: T3 Code's own)")] = None,
+    repair: Annotated[
+        str | None, typer.Option("--repair", "-r", help="Repair id to revert (default: the last)")
+    ] = None,
+) -> None:
+    """Revert the last repair, or a named one, while the app has not yet run on the database."""
+    try:
+        report = fix_run.undo(_resolve_path(path, example=False), repair)
+    except ThreadDoctorError as e:
+        raise fail(str(e)) from None
+    fix_text.render_undo(report, out)
 
 
 @app.command("rules")

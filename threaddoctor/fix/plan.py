@@ -152,11 +152,27 @@ def merge(findings: list[Finding]) -> list[tuple[str, list[str], PlannedEvent | 
             for step in f.repair.steps if f.repair else []:
                 if isinstance(step, PlannedEvent) and step.event_type == "thread.session-set":
                     sessions.append((f.rule, step))
-                elif not any(step == s for _, _, s in out):
+                elif (known := next((o for o in out if _identity(o[2]) == _identity(step)), None)) is None:
                     out.append((thread_id, [f.rule], step))
+                elif f.rule not in known[1]:
+                    known[1].append(f.rule)
         if sessions:
             out.append((thread_id, sorted({r for r, _ in sessions}), _merge_sessions([s for _, s in sessions])))
     return out
+
+
+def _identity(step: PlannedEvent | RowChange) -> tuple:
+    """Two steps that do the same thing (timestamps aside) are one step."""
+    if isinstance(step, RowChange):
+        return (step.action, step.table, tuple(sorted(step.key.items())))
+    p = step.payload
+    activity = p.get("activity") or {}
+    what = (
+        p.get("messageId")
+        or p.get("turnId")
+        or (activity.get("kind"), (activity.get("payload") or {}).get("requestId"))
+    )
+    return (step.event_type, step.stream_id, what)
 
 
 def _merge_sessions(steps: list[PlannedEvent]) -> PlannedEvent:

@@ -65,3 +65,27 @@ def rule_dict(r: Rule) -> dict[str, Any]:
 
 def dumps(doc: Any) -> str:
     return json.dumps(doc, indent=2, ensure_ascii=False)
+
+
+def fix_document(report) -> dict[str, Any]:  # FixReport; untyped here to keep reports import-light
+    outcome = report.outcome
+    return {
+        "format_version": FORMAT_VERSION,
+        "tool": {"name": "threaddoctor", "version": __version__},
+        "mode": report.mode,
+        "source": {"path": report.source, "kind": "t3code", "schema": report.schema_label, "release": report.release},
+        "repair_id": report.repair_id,
+        "backup": report.backup,
+        "journal": report.journal,
+        "findings_before": [finding_dict(f) for f in report.findings],
+        "repaired": [finding_dict(f) for f in outcome.repaired] if outcome else [],
+        "steps": [
+            {"thread_id": s.thread_id, "rules": s.rules, "step": s.step.model_dump(mode="json"), "event": s.event}
+            for s in outcome.steps
+        ]
+        if outcome
+        else [],
+        "row_changes": outcome.row_changes if outcome else [],
+        "verification_problems": outcome.problems if outcome else [],
+        "findings_after": [finding_dict(f) for f in (outcome.after if outcome else report.findings)],
+    }

@@ -19,7 +19,7 @@ SEVERITY_STYLE = {Severity.error: "bold red", Severity.warning: "yellow", Severi
 
 
 def _indent(r: RenderableType, n: int) -> Padding:
-    return Padding(r, (0, 0, 0, n))
+    return Padding(r, (0, 0, 0, n), expand=False)
 
 
 def _evidence_line(e: EvidenceItem) -> Text:

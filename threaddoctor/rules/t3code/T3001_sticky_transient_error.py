@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from threaddoctor.findings import Finding, FixSafety, RepairPlan, Severity
 from threaddoctor.rules.base import Rule
-from threaddoctor.rules.t3code.common import session_evidence, session_set
+from threaddoctor.rules.t3code.common import end_session, session_evidence
 from threaddoctor.sources.t3code.source import Event, T3Source
 from threaddoctor.sources.t3code.vocabulary import is_transient_error
 from threaddoctor.timefmt import span
@@ -55,7 +55,7 @@ def detect(src: T3Source) -> Iterator[Finding]:
             repair=RepairPlan(
                 safety=FixSafety.safe,
                 summary="append a thread.session-set: status ready, no active turn, lastError cleared",
-                steps=[session_set(src, s, "ready")],
+                steps=end_session(src, s, "ready"),
             ),
         )
 

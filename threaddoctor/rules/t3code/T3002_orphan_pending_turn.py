@@ -11,9 +11,9 @@ from threaddoctor.rules.t3code.common import (
     binding_is_live,
     binding_row,
     delete_row,
+    end_session,
     session_evidence,
     session_row,
-    session_set,
     turn_evidence,
 )
 from threaddoctor.sources.t3code.source import Event, T3Source
@@ -106,7 +106,7 @@ def _repair(src: T3Source, t: dict, session: dict | None) -> RepairPlan:
             safety=FixSafety.safe,
             summary="append a thread.session-set with status interrupted, which deletes the pending row "
             "(v0.0.29+ projector) and ends any running turn",
-            steps=[session_set(src, session, "interrupted")],
+            steps=end_session(src, session, "interrupted"),
         )
     key = {"row_id": t["row_id"]}
     return RepairPlan(

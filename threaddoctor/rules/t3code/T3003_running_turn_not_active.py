@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from threaddoctor.findings import Finding, FixSafety, PlannedEvent, RepairPlan, Severity
+from threaddoctor.findings import Finding, FixSafety, RepairPlan, Severity
 from threaddoctor.rules.base import Rule
-from threaddoctor.rules.t3code.common import session_evidence, turn_evidence
+from threaddoctor.rules.t3code.common import session_evidence, turn_evidence, turn_interrupt
 from threaddoctor.sources.t3code.source import T3Source
-from threaddoctor.sources.t3code.vocabulary import iso_now
 
 
 def detect(src: T3Source) -> Iterator[Finding]:
@@ -42,17 +41,7 @@ def detect(src: T3Source) -> Iterator[Finding]:
             repair=RepairPlan(
                 safety=FixSafety.safe,
                 summary="append thread.turn-interrupt-requested for the turn; the projector marks it interrupted",
-                steps=[
-                    PlannedEvent(
-                        stream_id=t["thread_id"],
-                        event_type="thread.turn-interrupt-requested",
-                        payload={
-                            "threadId": t["thread_id"],
-                            "turnId": t["turn_id"],
-                            "createdAt": iso_now(),
-                        },
-                    )
-                ],
+                steps=[turn_interrupt(t["thread_id"], t["turn_id"])],
             ),
         )
 

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from threaddoctor.findings import Finding, FixSafety, PlannedEvent, RepairPlan, Severity
+from threaddoctor.findings import Finding, FixSafety, RepairPlan, Severity
 from threaddoctor.rules.base import Rule
-from threaddoctor.rules.t3code.common import row_evidence
+from threaddoctor.rules.t3code.common import assistant_completion, row_evidence
 from threaddoctor.sources.t3code.source import T3Source
-from threaddoctor.sources.t3code.vocabulary import iso_now
 
 
 def detect(src: T3Source) -> Iterator[Finding]:
@@ -47,22 +46,7 @@ def detect(src: T3Source) -> Iterator[Finding]:
                 safety=FixSafety.safe,
                 summary="append the assistant completion the provider never sent: same message, empty text, "
                 "streaming false (the projector keeps the text)",
-                steps=[
-                    PlannedEvent(
-                        stream_id=m["thread_id"],
-                        event_type="thread.message-sent",
-                        payload={
-                            "threadId": m["thread_id"],
-                            "messageId": m["message_id"],
-                            "role": "assistant",
-                            "text": "",
-                            "turnId": m["turn_id"],
-                            "streaming": False,
-                            "createdAt": m["created_at"],
-                            "updatedAt": iso_now(),
-                        },
-                    )
-                ],
+                steps=[assistant_completion(m)],
             ),
         )
 

@@ -11,8 +11,8 @@ from threaddoctor.rules.t3code.common import (
     binding_evidence,
     binding_is_live,
     binding_row,
+    end_session,
     session_evidence,
-    session_set,
 )
 from threaddoctor.sources.t3code.source import T3Source
 
@@ -52,7 +52,7 @@ def detect(src: T3Source) -> Iterator[Finding]:
             repair=RepairPlan(
                 safety=FixSafety.safe,
                 summary="append a thread.session-set with status interrupted and no active turn",
-                steps=[session_set(src, s, "interrupted", last_error=s.get("last_error"))],
+                steps=end_session(src, s, "interrupted", last_error=s.get("last_error")),
             ),
         )
 

@@ -8,9 +8,9 @@ from threaddoctor.findings import Finding, FixSafety, RepairPlan, Severity
 from threaddoctor.rules.base import Rule
 from threaddoctor.rules.t3code.common import (
     SETTLED_TURN_STATES,
+    end_session,
     row_evidence,
     session_evidence,
-    session_set,
 )
 from threaddoctor.sources.t3code.source import T3Source
 
@@ -53,7 +53,7 @@ def detect(src: T3Source) -> Iterator[Finding]:
             repair=RepairPlan(
                 safety=FixSafety.safe,
                 summary=f"append a thread.session-set with status {status} and no active turn",
-                steps=[session_set(src, s, status, last_error=s.get("last_error"))],
+                steps=end_session(src, s, status, last_error=s.get("last_error")),
             ),
         )
 

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from threaddoctor.findings import Finding, FixSafety, RepairPlan, Severity
 from threaddoctor.rules.base import Rule
-from threaddoctor.rules.t3code.common import session_evidence, session_set
+from threaddoctor.rules.t3code.common import end_session, session_evidence
 from threaddoctor.sources.t3code.source import T3Source
 
 
@@ -30,7 +30,7 @@ def detect(src: T3Source) -> Iterator[Finding]:
             repair=RepairPlan(
                 safety=FixSafety.safe,
                 summary="append a thread.session-set: still stopped, no active turn, lastError kept",
-                steps=[session_set(src, s, "stopped", last_error=s.get("last_error"))],
+                steps=end_session(src, s, "stopped", last_error=s.get("last_error")),
             ),
         )
 

@@ -138,3 +138,55 @@ def why_dead(src: T3Source, thread_id: str, turn_id: str | None) -> str | None:
         if t is not None and t["state"] in SETTLED_TURN_STATES:
             return f"its turn is {t['state']}"
     return None
+
+
+def end_session(src: T3Source, s: dict[str, Any], status: str, *, last_error: str | None = None) -> list[PlannedEvent]:
+    """Steps that end a session completely, as the app's projector of that release needs them:
+    close assistant streams, interrupt running turns where the session-set does not settle them
+    (before v0.0.28), then the corrective session-set."""
+    thread_id = s["thread_id"]
+    steps: list[PlannedEvent] = [
+        assistant_completion(m)
+        for m in src.rows(
+            "SELECT message_id, thread_id, turn_id, created_at FROM projection_thread_messages "
+            "WHERE thread_id = ? AND role = 'assistant' AND is_streaming = 1 ORDER BY created_at",
+            (thread_id,),
+        )
+    ]
+    if not src.schema.release.settles_turns_on_session_set:
+        steps += [
+            turn_interrupt(thread_id, t["turn_id"])
+            for t in src.rows(
+                "SELECT turn_id FROM projection_turns WHERE thread_id = ? AND state = 'running' "
+                "AND turn_id IS NOT NULL ORDER BY requested_at",
+                (thread_id,),
+            )
+        ]
+    return [*steps, session_set(src, s, status, last_error=last_error)]
+
+
+def assistant_completion(m: dict[str, Any]) -> PlannedEvent:
+    """What thread.message.assistant.complete writes: same message, empty text, streaming false."""
+    return PlannedEvent(
+        stream_id=m["thread_id"],
+        event_type="thread.message-sent",
+        payload={
+            "threadId": m["thread_id"],
+            "messageId": m["message_id"],
+            "role": "assistant",
+            "text": "",
+            "turnId": m["turn_id"],
+            "streaming": False,
+            "createdAt": m["created_at"],
+            "updatedAt": iso_now(),
+        },
+    )
+
+
+def turn_interrupt(thread_id: str, turn_id: str) -> PlannedEvent:
+    """The Stop button's event naming the turn; offline it only marks the turn interrupted."""
+    return PlannedEvent(
+        stream_id=thread_id,
+        event_type="thread.turn-interrupt-requested",
+        payload={"threadId": thread_id, "turnId": turn_id, "createdAt": iso_now()},
+    )
