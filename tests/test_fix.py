@@ -220,3 +220,41 @@ def test_fix_refuses_uncertain_schema_and_lagging_projections(tmp_path) -> None:
     result = runner.invoke(app, ["fix", str(lag.path)])
     assert result.exit_code == 2 and "not projected yet" in result.output
     assert snapshot(lag.path) == before
+
+
+@pytest.mark.parametrize("release", ["v0.0.9", "v0.0.29", "main-2026-08"])
+def test_reprojecting_the_appended_events_changes_nothing(release, tmp_path) -> None:
+    """What the app's start-up catch-up would do if it replayed the repair: nothing more."""
+    from threaddoctor.sources.t3code.projector import EventRow, Projector
+    from threaddoctor.sources.t3code.releases import release_named
+
+    b = issue_313(tmp_path / "state.sqlite", release=release)
+    b.create_thread("w")
+    b.send_message("w", "m")
+    b.turn_started("w", "x")
+    b.assistant_delta("w", "x", "r")
+    b.request_approval("w", "x", "q")
+    b.stop_all()  # T3005, T3008 and an open stream on thread w
+    db = b.close()
+    report = fix_run.fix(db)
+    assert {f.rule for f in report.outcome.repaired} >= {"T3001", "T3005", "T3008"}
+    repaired = logical_content(db)
+    conn = sqlite3.connect(db, isolation_level=None)
+    projector = Projector(conn, release_named(release))
+    conn.execute("BEGIN")
+    for step in report.outcome.steps:
+        e = step.event
+        if e:
+            projector.apply(
+                EventRow(
+                    e["sequence"],
+                    e["event_type"],
+                    e["stream_id"],
+                    e["occurred_at"],
+                    json.loads(e["payload_json"]),
+                    json.loads(e["metadata_json"]),
+                )
+            )
+    conn.execute("COMMIT")
+    conn.close()
+    assert logical_content(db) == repaired
