@@ -258,3 +258,47 @@ def test_reprojecting_the_appended_events_changes_nothing(release, tmp_path) -> 
     conn.execute("COMMIT")
     conn.close()
     assert logical_content(db) == repaired
+
+
+def test_read_only_database_is_refused_in_one_line(tmp_path, monkeypatch) -> None:
+    """A database SQLite may only read (file mode, read-only mount): simulated with mode=ro, since
+    file permissions do not stop root."""
+    from threaddoctor.sources.t3code.reader import readonly_uri
+
+    db = issue_313(tmp_path / "state.sqlite", release="main-2026-08").close()
+    before = logical_content(db)
+
+    def read_only_connection(path, timeout_ms=2000):
+        conn = sqlite3.connect(readonly_uri(path), uri=True, isolation_level=None)
+        conn.execute("BEGIN")
+        return conn
+
+    monkeypatch.setattr(fix_run, "open_for_writing", read_only_connection)
+    result = runner.invoke(app, ["fix", str(db)])
+    assert result.exit_code == 2, result.output
+    assert result.output.startswith("threaddoctor: error:") and "readonly database" in result.output
+    assert len(result.output.strip().splitlines()) == 1
+    assert logical_content(db) == before
+
+
+def test_unwritable_backup_folder_is_refused_and_nothing_changes(tmp_path, monkeypatch) -> None:
+    db = issue_313(tmp_path / "state.sqlite", release="main-2026-08").close()
+    before = logical_content(db)
+
+    def no_space(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(fix_run.journal, "backup", no_space)
+    result = runner.invoke(app, ["fix", str(db)])
+    assert (
+        result.exit_code == 2 and "No space left on device" in result.output and "nothing was changed" in result.output
+    )
+    assert logical_content(db) == before
+
+
+def test_corrupt_journal_entry_is_reported(tmp_path) -> None:
+    db = issue_313(tmp_path / "state.sqlite", release="main-2026-08").close()
+    report = fix_run.fix(db)
+    Path(report.journal).write_text('{"repair_id": ')
+    result = runner.invoke(app, ["undo", str(db)])
+    assert result.exit_code == 2 and "unreadable journal entry" in result.output

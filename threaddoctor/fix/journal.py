@@ -18,6 +18,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from threaddoctor.errors import ThreadDoctorError
 from threaddoctor.fix.images import Image
 
 
@@ -84,5 +85,12 @@ def entries(db: Path) -> list[JournalEntry]:
     journal = db.parent / f"{db.name}.threaddoctor" / "journal"
     if not journal.is_dir():
         return []
-    found = [JournalEntry.model_validate(json.loads(p.read_text())) for p in sorted(journal.glob("*.json"))]
+    found = []
+    for p in sorted(journal.glob("*.json")):
+        try:
+            found.append(JournalEntry.model_validate(json.loads(p.read_text())))
+        except (OSError, ValueError) as e:  # pydantic's ValidationError is a ValueError
+            raise ThreadDoctorError(
+                f"{p}: unreadable journal entry ({type(e).__name__}); undo cannot trust it"
+            ) from None
     return sorted(found, key=lambda e: e.repair_id)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from pydantic import BaseModel
@@ -119,6 +120,21 @@ def _loop(conn: sqlite3.Connection, path: Path, rules: list[Rule], selection: Se
 
 def fix(path: Path, select=None, ignore=None, selection: Selection | None = None) -> FixReport:
     """Repair in one transaction: backup, apply, verify, journal, commit; or roll back."""
+    with _cannot_write(path):
+        return _fix(path, select, ignore, selection)
+
+
+@contextmanager
+def _cannot_write(path: Path) -> Iterator[None]:
+    """A file or folder we may not write is a refusal, said in one line; the transaction has
+    been rolled back by then, so nothing changed."""
+    try:
+        yield
+    except (sqlite3.DatabaseError, OSError) as e:
+        raise Refused(f"{path}: cannot write ({e}); nothing was changed") from None
+
+
+def _fix(path: Path, select=None, ignore=None, selection: Selection | None = None) -> FixReport:
     selection = selection or Selection()
     path = Path(path).expanduser()
     rules = _rules(select, ignore)
@@ -188,6 +204,11 @@ class UndoReport(BaseModel):
 
 def undo(path: Path, repair_id: str | None = None) -> UndoReport:
     """Revert a repair while the app has not yet run on the repaired database."""
+    with _cannot_write(path):
+        return _undo(path, repair_id)
+
+
+def _undo(path: Path, repair_id: str | None = None) -> UndoReport:
     path = Path(path).expanduser()
     open_t3(path).close()
     entry = _pick(path, repair_id)
