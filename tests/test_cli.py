@@ -55,7 +55,11 @@ def test_json_schema(tmp_path) -> None:
             "evidence_sequences",
             "evidence",
             "repair",
+            "subject",
+            "location",
+            "fingerprint",
         }
+        assert f["location"]["path"] == str(b.path) and f["location"]["logical"].startswith(f"thread/{b.ids['t313']}")
         assert f["thread_id"] == b.ids["t313"]
         assert all(isinstance(s, int) for s in f["evidence_sequences"]) and f["evidence_sequences"]
         assert f["repair"]["safety"] == "safe" and f["repair"]["steps"]

@@ -50,7 +50,7 @@ def run_rules(src: T3Source, rules: Sequence[Rule]) -> ScanResult:
     for rule in ordered:
         if rule.code in skipped:
             continue
-        result.findings.extend(rule.detect(src))
+        result.findings.extend(f.model_copy(update={"location": src.locate(f)}) for f in rule.detect(src))
         result.rules_run.append(rule.code)
     for thread_id in sorted({f.thread_id for f in result.findings if f.thread_id}):
         row = src.row("SELECT title FROM projection_threads WHERE thread_id = ?", (thread_id,))

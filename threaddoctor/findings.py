@@ -6,6 +6,7 @@ Field names are part of the documented JSON schema (README, "JSON output"); rena
 
 from __future__ import annotations
 
+import hashlib
 from enum import StrEnum
 from typing import Any, Literal
 
@@ -71,6 +72,15 @@ class RepairPlan(_Frozen):
     steps: list[PlannedEvent | RowChange] = Field(default_factory=list)
 
 
+class Location(_Frozen):
+    """Where a finding points: the file it was read from, the line of the offending record in an
+    exported log (None for a database), and a logical path thread/<id>/turn/<id>/event/<seq>."""
+
+    path: str
+    line: int | None = None
+    logical: str
+
+
 class Finding(_Frozen):
     rule: str  # stable code, e.g. "T3001"
     name: str  # kebab-case rule name
@@ -78,10 +88,12 @@ class Finding(_Frozen):
     source: str  # the file the finding was read from
     thread_id: str | None = None
     turn_id: str | None = None
+    subject: str | None = None  # a stable id of the broken thing: message, request, event, migration
     message: str
     since: str | None = None  # ISO timestamp at which the bad state began, when known
     evidence: list[EvidenceItem] = Field(default_factory=list)
     repair: RepairPlan | None = None
+    location: Location | None = None
 
     @property
     def evidence_sequences(self) -> list[int]:
@@ -89,9 +101,9 @@ class Finding(_Frozen):
 
     @property
     def entity(self) -> str:
-        """A stable key for the broken thing (rule + entity), independent of row numbers."""
-        parts = [self.rule, self.thread_id or "-", self.turn_id or "-"]
-        extra = next((e.key for e in self.evidence if e.kind == "row" and e.key), None)
-        if extra:
-            parts.append(",".join(f"{k}={v}" for k, v in sorted(extra.items())))
-        return "/".join(parts)
+        """What is broken, by ids that survive a re-export (never a row number or a line)."""
+        return "/".join([self.rule, self.thread_id or "-", self.turn_id or "-", self.subject or "-"])
+
+    @property
+    def fingerprint(self) -> str:
+        return hashlib.sha256(self.entity.encode()).hexdigest()[:32]

@@ -20,11 +20,14 @@ def finding_dict(f: Finding) -> dict[str, Any]:
         "severity": f.severity.value,
         "thread_id": f.thread_id,
         "turn_id": f.turn_id,
+        "subject": f.subject,
         "message": f.message,
         "since": f.since,
         "evidence_sequences": f.evidence_sequences,
         "evidence": [e.model_dump(exclude_none=True) for e in f.evidence],
         "repair": f.repair.model_dump(mode="json") if f.repair else None,
+        "location": f.location.model_dump() if f.location else None,
+        "fingerprint": f.fingerprint,
     }
 
 

@@ -92,6 +92,7 @@ def _finding(
     return RULE.finding(
         src,
         thread_id=thread_id,
+        subject=t["pending_message_id"],
         message=f"the user's message of {t['requested_at']} is waiting for a turn that will never start: {why}",
         since=t["requested_at"],
         evidence=evidence,

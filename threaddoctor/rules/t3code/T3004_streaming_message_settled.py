@@ -28,6 +28,7 @@ def detect(src: T3Source) -> Iterator[Finding]:
         yield RULE.finding(
             src,
             thread_id=m["thread_id"],
+            subject=m["message_id"],
             turn_id=m["turn_id"],
             message=(
                 f"assistant message is still streaming since {m['updated_at']}, but its turn is "

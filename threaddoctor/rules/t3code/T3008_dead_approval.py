@@ -22,6 +22,7 @@ def detect(src: T3Source) -> Iterator[Finding]:
         yield RULE.finding(
             src,
             thread_id=a["thread_id"],
+            subject=rid,
             turn_id=a["turn_id"],
             message=f"approval {rid} requested at {a['created_at']} can never be answered: {reason}",
             since=a["created_at"],

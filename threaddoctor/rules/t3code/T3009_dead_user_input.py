@@ -58,6 +58,7 @@ def detect(src: T3Source) -> Iterator[Finding]:
         yield RULE.finding(
             src,
             thread_id=r["thread_id"],
+            subject=rid,
             turn_id=r["turn_id"],
             message=f"user-input request {rid} asked at {r['created_at']} can never be answered: {reason}",
             since=r["created_at"],

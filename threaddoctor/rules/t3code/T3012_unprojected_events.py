@@ -52,6 +52,7 @@ def detect(src: T3Source) -> Iterator[Finding]:
     yield RULE.finding(
         src,
         thread_id=threads[0] if len(threads) == 1 else None,
+        subject="projector-cursors",
         message=(
             f"{head - lowest} event(s) after sequence {lowest} are not in the projections "
             f"({len(behind)} projector(s) behind the log head {head}; threads: "

@@ -26,6 +26,7 @@ def detect(src: T3Source) -> Iterator[Finding]:
             src,
             severity=Severity.error if crash else Severity.warning,
             thread_id=ev.stream_id if ev.event_type.startswith("thread.") else None,
+            subject=ev.event_id,
             message=f"event {ev.sequence} ({ev.event_type}) cannot be decoded: "
             f"{'; '.join(f'{p.where}: {p.message}' for p in found)}; {effect}",
             since=ev.occurred_at,

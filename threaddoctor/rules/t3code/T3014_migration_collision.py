@@ -15,6 +15,7 @@ def detect(src: T3Source) -> Iterator[Finding]:
         recorded = f"recorded {p.recorded!r}" if p.recorded else "nothing recorded"
         yield RULE.finding(
             src,
+            subject=f"migration-{p.migration_id}",
             message=f"migration {p.migration_id}: {recorded}, {expected}: {p.reason}",
             evidence=[
                 EvidenceItem(
@@ -29,6 +30,7 @@ def detect(src: T3Source) -> Iterator[Finding]:
     if src.schema.v2_tables:
         yield RULE.finding(
             src,
+            subject="orchestration-v2-tables",
             message=f"Orchestration V2 tables are present ({', '.join(src.schema.v2_tables[:3])}"
             f"{' ...' if len(src.schema.v2_tables) > 3 else ''}): a V2 build ran on this database",
             evidence=[

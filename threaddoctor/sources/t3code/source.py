@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from threaddoctor.findings import EvidenceItem
+from threaddoctor.findings import EvidenceItem, Finding, Location
 from threaddoctor.sources.t3code.contract import Contract, DecodeProblem, contract_for
 from threaddoctor.sources.t3code.reader import Snapshot, open_readonly
 from threaddoctor.sources.t3code.schema import SchemaInfo, read_schema
@@ -80,6 +80,21 @@ class T3Source:
 
     def close(self) -> None:
         self.conn.close()
+
+    def line_of(self, finding: Finding) -> int | None:
+        """The line of the finding's record in the file it came from: none in a database."""
+        return None
+
+    def locate(self, finding: Finding) -> Location:
+        seq = next(iter(finding.evidence_sequences), None)
+        parts = []
+        if finding.thread_id:
+            parts += ["thread", finding.thread_id]
+        if finding.turn_id:
+            parts += ["turn", finding.turn_id]
+        if seq is not None:
+            parts += ["event", str(seq)]
+        return Location(path=self.label, line=self.line_of(finding), logical="/".join(parts) or "database")
 
     # ---- rows ----------------------------------------------------------------------------
     def rows(self, sql: str, args: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
