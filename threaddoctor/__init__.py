@@ -1,27 +1,29 @@
 """threaddoctor: find and repair stuck AI coding-agent threads.
 
->>> from threaddoctor import scan
->>> result = scan("~/.t3/userdata/state.sqlite")
->>> for f in result.findings: print(f.rule, f.thread_id, f.message)
+    >>> from threaddoctor import scan
+    >>> result = scan("~/.t3/userdata/state.sqlite")
+    >>> for f in result.findings: print(f.rule, f.thread_id, f.message)
 """
 
 from threaddoctor.engine import ScanResult, scan
 from threaddoctor.errors import InputError, ThreadDoctorError, UsageError
-from threaddoctor.findings import EvidenceItem, Finding, FixSafety, RepairPlan, Severity
+from threaddoctor.findings import EvidenceItem, Finding, FixSafety, Location, RepairPlan, Severity
 from threaddoctor.rules import all_rules, get_rule
+from threaddoctor.version import __version__
 
 __all__ = [
     "EvidenceItem",
     "Finding",
     "FixSafety",
     "InputError",
+    "Location",
     "RepairPlan",
     "ScanResult",
     "Severity",
     "ThreadDoctorError",
     "UsageError",
+    "__version__",
     "all_rules",
     "get_rule",
     "scan",
 ]
-__version__ = "0.1.0"

@@ -14,6 +14,7 @@ from threaddoctor.findings import Finding, Severity
 from threaddoctor.rules import all_rules
 from threaddoctor.rules.base import Rule
 from threaddoctor.rules.selection import select_rules
+from threaddoctor.sources.t3code.exported import load_export, looks_like_export
 from threaddoctor.sources.t3code.source import Progress, T3Source, open_t3
 
 _SCOPE_ORDER = {"schema": 0, "state": 1, "log": 2}
@@ -68,9 +69,16 @@ def scan(
     deep: bool = False,
     progress: Progress | None = None,
 ) -> ScanResult:
-    """Scan one T3 Code database read-only. Raises ThreadDoctorError on bad input."""
+    """Scan one T3 Code database (read-only) or one exported log. Raises ThreadDoctorError on bad input."""
     rules = select_rules(all_rules(), select, ignore)
     path = Path(path).expanduser()
+    if looks_like_export(path):
+        src = load_export(path)
+        src.deep, src.progress = deep, progress
+        try:
+            return run_rules(src, rules)
+        finally:
+            src.close()
     src = open_t3(path, deep=deep, progress=progress)
     try:
         result = run_rules(src, rules)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from threaddoctor import __version__
 from threaddoctor.engine import ScanResult
 from threaddoctor.findings import Finding
 from threaddoctor.rules.base import Rule
+from threaddoctor.version import __version__
 
 FORMAT_VERSION = 1
 

@@ -1,0 +1,43 @@
+"""`--format github`: GitHub Actions workflow commands, one annotation per finding.
+
+    ::error file=state.sqlite,title=T3001 sticky-transient-error::session stuck in error ...
+
+Severity maps to the command (error, warning, notice). Paths are relative to the current
+directory (the checkout) when inside it. `line=` is left out when the finding has no line, as for
+a database. Values are escaped as the Actions runner expects, so any message round-trips.
+"""
+
+from __future__ import annotations
+
+from threaddoctor.engine import ScanResult
+from threaddoctor.findings import Finding, Severity
+from threaddoctor.report.sarif import relative_path
+
+COMMAND = {Severity.error: "error", Severity.warning: "warning", Severity.info: "notice"}
+
+
+def escape_data(s: str) -> str:
+    return s.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def escape_property(s: str) -> str:
+    return escape_data(s).replace(":", "%3A").replace(",", "%2C")
+
+
+def annotation(f: Finding) -> str:
+    path = f.location.path if f.location else f.source
+    props = [f"file={escape_property(relative_path(path)[0])}"]
+    if f.location and f.location.line is not None:
+        props.append(f"line={f.location.line}")
+    props.append(f"title={escape_property(f'{f.rule} {f.name}')}")
+    message = f.message
+    if f.thread_id:
+        message += f"\nthread {f.thread_id}" + (f", turn {f.turn_id}" if f.turn_id else "")
+    if f.repair:
+        message += f"\nProposed repair ({f.repair.safety.value}): {f.repair.summary}"
+    return f"::{COMMAND[f.severity]} {','.join(props)}::{escape_data(message)}"
+
+
+def annotations(results: list[ScanResult]) -> str:
+    """One workflow command per finding, each on its own line; empty when nothing was found."""
+    return "".join(annotation(f) + "\n" for r in results for f in r.findings)
