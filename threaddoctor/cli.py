@@ -14,13 +14,15 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 
+from threaddoctor import baseline, config
 from threaddoctor.engine import scan as run_scan
 from threaddoctor.errors import InputError, ThreadDoctorError
 from threaddoctor.fix import run as fix_run
 from threaddoctor.fix.plan import Selection
-from threaddoctor.report import fix_text, json_report, text
+from threaddoctor.report import fix_text, json_report, outputs, text
 from threaddoctor.rules import all_rules, get_rule
-from threaddoctor.rules.selection import split_patterns
+from threaddoctor.rules.selection import select_rules, split_patterns
+from threaddoctor.sources.t3code import export as t3_export
 from threaddoctor.sources.t3code.locate import candidate_paths, default_database
 
 
@@ -33,6 +35,14 @@ class Exit(IntEnum):
 class Format(StrEnum):
     text = "text"
     json = "json"
+
+
+class OutputFormat(StrEnum):
+    text = "text"
+    json = "json"
+    sarif = "sarif"
+    github = "github"
+    junit = "junit"
 
 
 app = typer.Typer(
@@ -108,37 +118,140 @@ def _resolve_path(path: Path | None, example: bool) -> Path:
 
 @app.command()
 def scan(
-    path: Annotated[Path | None, typer.Argument(help="state.sqlite to scan (default: T3 Code's own)")] = None,
+    paths: Annotated[
+        list[Path] | None,
+        typer.Argument(help="Databases (state.sqlite) or exported logs (.jsonl, .jsonl.gz); default: T3 Code's own"),
+    ] = None,
     select: Annotated[
-        list[str] | None,
-        typer.Option("--select", "-s", help="Only these rules: codes, prefixes or names"),
+        list[str] | None, typer.Option("--select", "-s", help="Only these rules: codes, prefixes or names")
     ] = None,
     ignore: Annotated[list[str] | None, typer.Option("--ignore", "-i", help="Skip these rules")] = None,
     deep: Annotated[
-        bool,
-        typer.Option("--deep", help="Decode every event in the log, not just what the app reads next"),
+        bool, typer.Option("--deep", help="Decode every event in the log, not just what the app reads next")
     ] = False,
-    fmt: Annotated[Format, typer.Option("--format", "-f", help="Output format")] = Format.text,
+    fmt: Annotated[
+        OutputFormat | None, typer.Option("--output-format", "--format", "-f", help="What to print on stdout")
+    ] = None,
+    text_output: Annotated[Path | None, typer.Option("--text-output", help="Also write the text report here")] = None,
+    json_output: Annotated[Path | None, typer.Option("--json-output", help="Also write JSON here")] = None,
+    sarif_output: Annotated[Path | None, typer.Option("--sarif-output", help="Also write SARIF 2.1.0 here")] = None,
+    junit_output: Annotated[Path | None, typer.Option("--junit-output", help="Also write JUnit XML here")] = None,
+    github_output: Annotated[
+        Path | None, typer.Option("--github-output", help="Also write GitHub workflow annotations here")
+    ] = None,
+    baseline_file: Annotated[
+        Path | None, typer.Option("--baseline", help="Report only findings not in this baseline")
+    ] = None,
+    exit_zero: Annotated[
+        bool | None, typer.Option("--exit-zero/--no-exit-zero", help="Exit 0 even with findings (roll-out)")
+    ] = None,
     example: Annotated[
         bool, typer.Option("--example", help="Scan the example database shipped with threaddoctor")
     ] = False,
 ) -> None:
-    """Scan a T3 Code database read-only and report stuck threads."""
+    """Scan T3 Code databases (read-only) or exported logs and report stuck threads. `check` is the same."""
     progress = LazyProgress(err)
     try:
-        target = _resolve_path(path, example)
-        if path is None and not example and fmt is Format.text:
-            err.print(f"threaddoctor: scanning {target}", markup=False, soft_wrap=True)
-        result = run_scan(target, select=select, ignore=ignore, deep=deep, progress=progress)
+        cfg = config.load()
+        rules = select_rules(all_rules(), select or cfg.select, ignore or cfg.ignore)
+        targets = _targets(paths, example, announce=fmt in (None, OutputFormat.text))
+        results = [
+            run_scan(t, rules=rules, deep=deep or cfg.deep, progress=progress)
+            for t in targets
+        ]
+        results = baseline.override_severity(results, _severities(cfg))
+        known = baseline_file or cfg.baseline
+        if known is not None:
+            results = baseline.apply(results, baseline.read(known))
+        outputs.write_files(
+            {
+                "text": text_output or cfg.text_output,
+                "json": json_output or cfg.json_output,
+                "sarif": sarif_output or cfg.sarif_output,
+                "junit": junit_output or cfg.junit_output,
+                "github": github_output or cfg.github_output,
+            },
+            results,
+            rules,
+        )
     except ThreadDoctorError as e:
         raise fail(str(e)) from None
+    except OSError as e:
+        raise fail(f"{e.filename}: cannot write ({e.strerror})") from None
     finally:
         progress.close()
-    if fmt is Format.json:
-        out.print(json_report.dumps(json_report.scan_document(result)), markup=False, soft_wrap=True)
+    chosen = (fmt.value if fmt else None) or cfg.output_format or "text"
+    if chosen == "text":
+        outputs.render_text(results, out)
     else:
-        text.render_scan(result, out, result.thread_titles)
-    raise typer.Exit(Exit.FINDINGS if result.findings else Exit.CLEAN)
+        out.file.write(outputs.render(chosen, results, rules))
+    found = any(r.findings for r in results)
+    raise typer.Exit(
+        Exit.FINDINGS if found and not (exit_zero if exit_zero is not None else cfg.exit_zero) else Exit.CLEAN
+    )
+
+
+app.command("check", help="Run the rules on exported logs or databases, for CI: the same as `scan`.")(scan)
+
+
+def _targets(paths: list[Path] | None, example: bool, announce: bool) -> list[Path]:
+    if paths:
+        return paths
+    target = _resolve_path(None, example)
+    if announce and not example:
+        err.print(f"threaddoctor: scanning {target}", markup=False, soft_wrap=True)
+    return [target]
+
+
+def _severities(cfg: config.Config) -> dict[str, str]:
+    """Config severity overrides keyed by rule code; unknown rules are an error."""
+    return {get_rule(key).code: value for key, value in cfg.severity.items()}
+
+
+@app.command("export")
+def export_command(
+    path: Annotated[Path | None, typer.Argument(help="state.sqlite to export (default: T3 Code's own)")] = None,
+    output: Annotated[Path, typer.Option("--output", "-o", help="The .jsonl (or .jsonl.gz) file to write")] = ...,
+    thread: Annotated[list[str] | None, typer.Option("--thread", "-t", help="Export only these threads")] = None,
+    redact: Annotated[
+        bool, typer.Option("--redact", help="Replace message text, tool output, paths and titles with placeholders")
+    ] = False,
+) -> None:
+    """Export a database as portable JSONL: every event, and the projection rows the rules read."""
+    try:
+        summary = t3_export.export(_resolve_path(path, example=False), output, split_patterns(thread) or None, redact)
+    except ThreadDoctorError as e:
+        raise fail(str(e)) from None
+    except OSError as e:
+        raise fail(f"{output}: cannot write ({e.strerror})") from None
+    rows = sum(v for k, v in summary.items() if k != "events")
+    err.print(
+        f"threaddoctor: wrote {output}: {summary['events']} events, {rows} projection rows"
+        + (", redacted" if redact else ""),
+        markup=False,
+        soft_wrap=True,
+    )
+
+
+@app.command("baseline")
+def baseline_command(
+    paths: Annotated[list[Path] | None, typer.Argument(help="Databases or exported logs")] = None,
+    output: Annotated[Path, typer.Option("--output", "-o", help="The baseline file to write")] = ...,
+    select: Annotated[list[str] | None, typer.Option("--select", "-s")] = None,
+    ignore: Annotated[list[str] | None, typer.Option("--ignore", "-i")] = None,
+) -> None:
+    """Write a baseline of the current findings: `scan --baseline FILE` then reports only new ones."""
+    try:
+        cfg = config.load()
+        rules = select_rules(all_rules(), select or cfg.select, ignore or cfg.ignore)
+        results = [run_scan(t, rules=rules) for t in _targets(paths, False, False)]
+        known = baseline.from_results(results)
+        baseline.write(output, known)
+    except ThreadDoctorError as e:
+        raise fail(str(e)) from None
+    except OSError as e:
+        raise fail(f"{output}: cannot write ({e.strerror})") from None
+    err.print(f"threaddoctor: wrote {output} with {len(known.findings)} finding(s)", markup=False, soft_wrap=True)
 
 
 @app.command("fix")

@@ -68,9 +68,10 @@ def scan(
     ignore: Iterable[str] | None = None,
     deep: bool = False,
     progress: Progress | None = None,
+    rules: Sequence[Rule] | None = None,
 ) -> ScanResult:
     """Scan one T3 Code database (read-only) or one exported log. Raises ThreadDoctorError on bad input."""
-    rules = select_rules(all_rules(), select, ignore)
+    rules = select_rules(all_rules(), select, ignore) if rules is None else rules
     path = Path(path).expanduser()
     if looks_like_export(path):
         src = load_export(path)

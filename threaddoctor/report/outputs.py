@@ -1,0 +1,62 @@
+"""Render scan results in every output format, to stdout or to files, in one scan."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from pathlib import Path
+
+from rich.console import Console
+
+from threaddoctor.engine import ScanResult
+from threaddoctor.report import json_report, text
+from threaddoctor.rules.base import Rule
+from threaddoctor.version import __version__
+
+
+def render(fmt: str, results: list[ScanResult], rules: Sequence[Rule], console_width: int | None = None) -> str:
+    """One format as a string (text included, uncoloured, for files)."""
+    if fmt == "json":
+        return json_report.dumps(json_document(results)) + "\n"
+    if fmt == "sarif":
+        from threaddoctor.report.sarif import sarif_document
+
+        return json_report.dumps(sarif_document(results, rules)) + "\n"
+    if fmt == "github":
+        from threaddoctor.report.github import annotations
+
+        lines = annotations(results)
+        return lines + ("\n" if lines and not lines.endswith("\n") else "")
+    if fmt == "junit":
+        from threaddoctor.report.junit import junit_xml
+
+        return junit_xml(results, rules)
+    buffer = io.StringIO()
+    render_text(results, Console(file=buffer, width=console_width or 120, color_system=None, highlight=False))
+    return buffer.getvalue()
+
+
+def render_text(results: list[ScanResult], console: Console) -> None:
+    for i, result in enumerate(results):
+        if i:
+            console.print()
+        text.render_scan(result, console, result.thread_titles)
+
+
+def json_document(results: list[ScanResult]) -> dict:
+    """One source: the scan document. Several: the documents under `sources`, with a total."""
+    if len(results) == 1:
+        return json_report.scan_document(results[0])
+    return {
+        "format_version": json_report.FORMAT_VERSION,
+        "tool": {"name": "threaddoctor", "version": __version__},
+        "summary": {"findings": sum(len(r.findings) for r in results), "sources": len(results)},
+        "sources": [json_report.scan_document(r) for r in results],
+    }
+
+
+def write_files(files: dict[str, Path | None], results: list[ScanResult], rules: Sequence[Rule]) -> None:
+    for fmt, path in files.items():
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(render(fmt, results, rules), encoding="utf-8")
