@@ -50,8 +50,17 @@ def test_empty_database(tmp_path, content) -> None:
     else:
         p.write_bytes(content)
     before = snapshot(p)
-    _assert_one_line_error(_run("scan", str(p)), "empty database")
+    _assert_one_line_error(_run("scan", str(p)), "empty file")
     assert snapshot(p) == before
+
+
+def test_database_without_tables(tmp_path) -> None:
+    p = tmp_path / "blank.sqlite"
+    conn = sqlite3.connect(p)
+    conn.execute("PRAGMA user_version = 1")  # writes the header page, no tables
+    conn.commit()
+    conn.close()
+    _assert_one_line_error(_run("scan", str(p)), "an empty database")
 
 
 def test_other_application_database(tmp_path) -> None:

@@ -1,8 +1,8 @@
 """threaddoctor: find and repair stuck AI coding-agent threads.
 
-    >>> from threaddoctor import scan
-    >>> result = scan("~/.t3/userdata/state.sqlite")
-    >>> for f in result.findings: print(f.rule, f.thread_id, f.message)
+>>> from threaddoctor import scan
+>>> result = scan("~/.t3/userdata/state.sqlite")
+>>> for f in result.findings: print(f.rule, f.thread_id, f.message)
 """
 
 from threaddoctor.engine import ScanResult, scan

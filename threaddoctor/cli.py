@@ -155,10 +155,7 @@ def scan(
         cfg = config.load()
         rules = select_rules(all_rules(), select or cfg.select, ignore or cfg.ignore)
         targets = _targets(paths, example, announce=fmt in (None, OutputFormat.text))
-        results = [
-            run_scan(t, rules=rules, deep=deep or cfg.deep, progress=progress)
-            for t in targets
-        ]
+        results = [run_scan(t, rules=rules, deep=deep or cfg.deep, progress=progress) for t in targets]
         results = baseline.override_severity(results, _severities(cfg))
         known = baseline_file or cfg.baseline
         if known is not None:

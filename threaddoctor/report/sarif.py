@@ -17,6 +17,7 @@ from urllib.parse import quote
 
 from threaddoctor.engine import ScanResult
 from threaddoctor.findings import Finding, Severity
+from threaddoctor.rules import all_rules
 from threaddoctor.rules.base import Rule
 from threaddoctor.version import __version__
 
@@ -63,7 +64,7 @@ def _directory_uri(root: Path | None) -> str:
 
 
 def _rule_descriptor(r: Rule) -> dict[str, Any]:
-    fix = f"Fix safety: {r.fix_safety.value}. {r.fix_reason}."
+    fix = f"Fix safety ({r.fix_safety.value}): {r.fix_reason}."
     return {
         "id": r.code,
         "name": r.name,
@@ -73,19 +74,23 @@ def _rule_descriptor(r: Rule) -> dict[str, Any]:
             "text": f"{r.summary}.\n\n{r.explanation}\n\n{fix}",
             "markdown": (
                 f"**{r.code} {r.name}**: {r.summary}.\n\n{r.explanation}\n\n"
-                f"**Fix safety: `{r.fix_safety.value}`.** {r.fix_reason}."
+                f"**Fix safety (`{r.fix_safety.value}`):** {r.fix_reason}."
             ),
         },
         "defaultConfiguration": {"level": LEVEL[r.severity]},
         "properties": {
-            "tags": ["threaddoctor", r.source_kind, r.scope],
+            "tags": [r.source_kind, r.scope],
             "fix_safety": r.fix_safety.value,
         },
     }
 
 
 def _unknown_rule_descriptor(f: Finding) -> dict[str, Any]:
-    """A finding whose rule was not passed in still needs a descriptor for ruleIndex to point at."""
+    """A finding whose rule was not passed in still needs a descriptor for ruleIndex to point at:
+    the registered rule's, or a minimal one for a rule the registry does not know."""
+    known = next((r for r in all_rules() if r.code == f.rule), None)
+    if known:
+        return _rule_descriptor(known)
     return {
         "id": f.rule,
         "name": f.name,
@@ -93,7 +98,6 @@ def _unknown_rule_descriptor(f: Finding) -> dict[str, Any]:
         "fullDescription": {"text": f.name},
         "help": {"text": f"{f.rule} {f.name}", "markdown": f"**{f.rule} {f.name}**"},
         "defaultConfiguration": {"level": LEVEL[f.severity]},
-        "properties": {"tags": ["threaddoctor"]},
     }
 
 
@@ -165,7 +169,7 @@ def sarif_document(results: list[ScanResult], rules: Sequence[Rule], root: Path 
         return artifact_index[path]
 
     for r in results:
-        artifact(r.source, f"{r.source_kind} database, {r.schema_label}")
+        artifact(r.source, f"{r.source_kind}: {r.schema_label}")
 
     findings = [(f, r.thread_titles) for r in results for f in r.findings]
     kept = findings

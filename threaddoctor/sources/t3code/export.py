@@ -76,12 +76,14 @@ def _line(f: IO[str], record: dict[str, Any]) -> None:
 
 def _write(src: T3Source, f: IO[str], threads: list[str] | None, redact: bool) -> ExportSummary:
     tables = ("orchestration_events", "effect_sql_migrations", *(t for t in ROW_TABLES if src.has(t)))
+    # Orchestration V2 tables travel as DDL only: their presence is evidence (T3014), their rows are not.
+    with_ddl = (*tables, *src.schema.v2_tables)
+    marks = ", ".join("?" for _ in with_ddl)
     ddl = [
         r["sql"]
         for r in src.rows(
-            f"SELECT sql FROM sqlite_master WHERE sql IS NOT NULL AND tbl_name IN ({', '.join('?' for _ in tables)}) "
-            "ORDER BY type = 'index', rowid",
-            tables,
+            f"SELECT sql FROM sqlite_master WHERE sql IS NOT NULL AND tbl_name IN ({marks}) ORDER BY type = 'index', rowid",
+            with_ddl,
         )
     ]
     _line(

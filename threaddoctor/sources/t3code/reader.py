@@ -46,7 +46,9 @@ def open_readonly(path: Path, allow_immutable: bool = True) -> Snapshot:
     if path.is_dir():
         raise InputError(f"{label}: is a directory, not a database")
     head = _header(path)
-    if head and not head.startswith(_SQLITE_MAGIC):
+    if not head:
+        raise InputError(f"{label}: empty file (neither a T3 Code database nor an export)")
+    if not head.startswith(_SQLITE_MAGIC):
         raise InputError(f"{label}: not a SQLite database")
     wal_mode = len(head) >= 20 and head[18] == 2 and head[19] == 2
     quiet = wal_mode and not Path(f"{path}-wal").exists()
