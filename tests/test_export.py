@@ -8,16 +8,20 @@ import json
 import sqlite3
 from pathlib import Path
 
+import jsonschema
 import pytest
 from typer.testing import CliRunner
 
 from fixtures.t3code_scenarios import healthy, issue_313
 from tests.case_runner import build, load_cases
-from threaddoctor import scan
+from threaddoctor import all_rules, scan
 from threaddoctor.cli import app
+from threaddoctor.report.sarif import sarif_document
 from threaddoctor.sources.t3code.export import export
 
 runner = CliRunner()
+_SCHEMA = json.loads((Path(__file__).parent / "data" / "sarif-schema-2.1.0.json").read_text())
+SARIF = jsonschema.validators.validator_for(_SCHEMA)(_SCHEMA)
 
 
 def _fixtures() -> list:
@@ -59,8 +63,13 @@ def test_export_gives_the_same_findings_as_the_database(case, release, tmp_path)
     export(db, redacted, redact=True)
     assert [_key(f, True) for f in scan(plain, deep=deep).findings] == [_key(f, True) for f in expected]
     assert [_key(f, False) for f in scan(redacted, deep=deep).findings] == [_key(f, False) for f in expected]
-    for f in scan(plain, deep=deep).findings:
+    checked = scan(plain, deep=deep)
+    for f in checked.findings:
         assert f.source == str(plain) and f.location.path == str(plain) and f.location.line >= 1
+    # The SARIF of every fixture's check validates against the official schema.
+    document = sarif_document([checked], all_rules())
+    assert list(SARIF.iter_errors(document)) == []
+    assert len(document["runs"][0]["results"]) == len(checked.findings)
 
 
 def _private_strings(db: Path) -> set[str]:
