@@ -16,6 +16,7 @@ from typing import IO, Any
 
 from threaddoctor.errors import InputError
 from threaddoctor.sources.t3code.redact import redact_payload, redact_row
+from threaddoctor.sources.t3code.schema import CORE_TABLES
 from threaddoctor.sources.t3code.source import T3Source, open_t3
 from threaddoctor.sources.t3code.vocabulary import iso_now
 from threaddoctor.version import __version__
@@ -23,16 +24,7 @@ from threaddoctor.version import __version__
 FORMAT = "threaddoctor-export"
 FORMAT_VERSION = 1
 # The projection tables the rules read, plus the runtime bindings.
-ROW_TABLES = (
-    "projection_threads",
-    "projection_thread_sessions",
-    "projection_turns",
-    "projection_thread_messages",
-    "projection_thread_activities",
-    "projection_pending_approvals",
-    "provider_session_runtime",
-    "projection_state",
-)
+ROW_TABLES = (*(t for t in CORE_TABLES if t != "orchestration_events"), "provider_session_runtime")
 _BATCH = 2000
 
 
