@@ -302,3 +302,24 @@ def test_corrupt_journal_entry_is_reported(tmp_path) -> None:
     Path(report.journal).write_text('{"repair_id": ')
     result = runner.invoke(app, ["undo", str(db)])
     assert result.exit_code == 2 and "unreadable journal entry" in result.output
+
+
+def test_undo_by_name_in_order(tmp_path) -> None:
+    b = issue_313(tmp_path / "state.sqlite", release="main-2026-08")
+    b.create_thread("other")
+    b.send_message("other", "m")
+    b.turn_started("other", "x")
+    b.interrupt("other", "x")  # T3006 on another thread
+    db = b.close()
+    original = logical_content(db)
+    first = fix_run.fix(db, select=["T3001", "T3002"])
+    middle = logical_content(db)
+    second = fix_run.fix(db, select=["T3006"])
+    older = runner.invoke(app, ["undo", str(db), "--repair", first.repair_id])
+    assert older.exit_code == 2 and "a later repair exists: undo that one first" in older.output
+    assert runner.invoke(app, ["undo", str(db), "--repair", second.repair_id]).exit_code == 0
+    assert logical_content(db) == middle
+    again = runner.invoke(app, ["undo", str(db), "--repair", second.repair_id])
+    assert again.exit_code == 2 and "already undone" in again.output
+    assert runner.invoke(app, ["undo", str(db)]).exit_code == 0  # the last live one: the first
+    assert logical_content(db) == original
