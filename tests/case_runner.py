@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import os
+import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +21,8 @@ DEFAULT_RELEASES = ("v0.0.9", "v0.0.29", "main-2026-08")
 
 @dataclass
 class Case:
+    """One case of a rule. T3 Code cases list builder steps; log cases list the file's records."""
+
     rule: str
     name: str
     kind: str  # positive, negative, lookalike
@@ -26,30 +32,69 @@ class Case:
     deep: bool = False
     fix: bool = True  # False: the finding is reported with no repair, on purpose
     options: dict[str, Any] = field(default_factory=dict)
+    source: str = "t3code"
+    records: list[Any] = field(default_factory=list)
 
 
 def load_cases() -> list[Case]:
     cases = []
     for path in sorted(CASES_DIR.glob("*.yaml")):
         doc = yaml.safe_load(path.read_text())
+        source = doc.get("source", "t3code")
         for c in doc["cases"]:
             cases.append(
                 Case(
                     rule=doc["rule"],
                     name=c["name"],
                     kind=c["kind"],
-                    steps=c["steps"],
+                    steps=c.get("steps", []),
+                    source=source,
+                    records=c.get("records", []),
                     expect=c.get("expect") or [],
-                    releases=tuple(c.get("releases", DEFAULT_RELEASES)),
+                    releases=tuple(c.get("releases", DEFAULT_RELEASES if source == "t3code" else ("file",))),
                     deep=c.get("deep", False),
                     fix=c.get("fix", True),
-                    options={k: c[k] for k in ("migration_names", "extra_migrations") if k in c},
+                    options={k: c[k] for k in ("migration_names", "extra_migrations", "age_seconds", "file") if k in c},
                 )
             )
     return cases
 
 
-def build(case: Case, release: str, path: Path) -> T3Builder:
+@dataclass
+class LogFile:
+    """A log a case describes, written to disk (the counterpart of a T3Builder)."""
+
+    path: Path
+    ids: dict[str, str] = field(default_factory=dict)
+
+
+def write_log(case: Case, path: Path) -> LogFile:
+    """Records as `[type, payload]` (a timestamp is added, and `ordinal` when given third) or a raw
+    string (a damaged line, written as is)."""
+    start = datetime(2026, 5, 24, 21, 27, 14, 630000, tzinfo=UTC)
+    lines = []
+    for i, record in enumerate(case.records):
+        if isinstance(record, str):
+            lines.append(record.encode("latin-1"))  # YAML escapes (\x00, \xff) are the bytes written
+            continue
+        kind, payload, *rest = record
+        at = start + timedelta(seconds=7 * i)
+        ts = at.strftime("%Y-%m-%dT%H:%M:%S.") + f"{at.microsecond // 1000:03d}Z"
+        line: dict[str, Any] = {"timestamp": ts}
+        if rest:
+            line["ordinal"] = rest[0]
+        line |= {"type": kind, "payload": payload}
+        lines.append(json.dumps(line, separators=(",", ":")).encode() + b"\n")
+    path = path.with_name(case.options.get("file", f"rollout-2026-05-24T21-27-14-{path.stem}.jsonl"))
+    path.write_bytes(b"".join(lines))
+    age = case.options.get("age_seconds", 3600)
+    os.utime(path, (time.time() - age, time.time() - age))
+    return LogFile(path)
+
+
+def build(case: Case, release: str, path: Path) -> T3Builder | LogFile:
+    if case.source != "t3code":
+        return write_log(case, path)
     b = T3Builder(path, release, migration_names=case.options.get("migration_names"))
     for mid, name in (case.options.get("extra_migrations") or {}).items():
         b.conn.execute("INSERT INTO effect_sql_migrations (migration_id, name) VALUES (?, ?)", (mid, name))

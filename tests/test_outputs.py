@@ -96,7 +96,8 @@ def test_sarif_validates_and_has_one_result_per_finding(scans) -> None:
         if f.repair:
             assert f.repair.summary in res["message"]["text"]
         loc = res["locations"][0]
-        assert loc["physicalLocation"]["region"]["startLine"] == 1  # a database has no lines
+        # a database has no lines (1 stands in); a log points at the line of its record
+        assert loc["physicalLocation"]["region"]["startLine"] == (f.location.line or 1)
         assert loc["logicalLocations"][0]["fullyQualifiedName"] == f.location.logical
         art = run["artifacts"][loc["physicalLocation"]["artifactLocation"]["index"]]
         assert art["location"]["uri"] == loc["physicalLocation"]["artifactLocation"]["uri"]
@@ -273,7 +274,8 @@ def test_annotations_one_line_per_finding(scans, monkeypatch) -> None:
     for line, f in zip(lines, findings, strict=True):
         command, props, message = parse_command(line)
         assert command == {"error": "error", "warning": "warning", "info": "notice"}[f.severity.value]
-        assert props["title"] == f"{f.rule} {f.name}" and "line" not in props
+        assert props["title"] == f"{f.rule} {f.name}"
+        assert props.get("line") == (str(f.location.line) if f.location.line else None)
         assert props["file"] == Path(f.source).name  # relative to the current directory
         assert message.startswith(f.message)
     assert annotations([scans["healthy"]]) == ""

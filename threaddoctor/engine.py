@@ -14,8 +14,11 @@ from threaddoctor.findings import Finding, Severity
 from threaddoctor.rules import all_rules
 from threaddoctor.rules.base import Rule
 from threaddoctor.rules.selection import select_rules
-from threaddoctor.sources.t3code.exported import load_export, looks_like_export
-from threaddoctor.sources.t3code.source import Progress, T3Source, open_t3
+from threaddoctor.sources.base import Source
+from threaddoctor.sources.codex.rollout import open_rollout
+from threaddoctor.sources.detect import kind_of
+from threaddoctor.sources.t3code.exported import load_export
+from threaddoctor.sources.t3code.source import Progress, open_t3
 
 _SCOPE_ORDER = {"schema": 0, "state": 1, "log": 2}
 
@@ -38,28 +41,33 @@ class ScanResult(BaseModel):
         return out
 
 
-def run_rules(src: T3Source, rules: Sequence[Rule]) -> ScanResult:
+def run_rules(src: Source, rules: Sequence[Rule]) -> ScanResult:
     started = time.perf_counter()
-    result = ScanResult(source=src.label, source_kind=src.kind, schema_label=src.schema.label)
-    ordered = sorted((r for r in rules if r.source_kind == src.kind), key=lambda r: _SCOPE_ORDER[r.scope])
-    skipped = [r.code for r in ordered if r.scope != "schema" and not src.schema.certain]
+    result = ScanResult(source=src.label, source_kind=src.kinds[0], schema_label=src.description)
+    ordered = sorted((r for r in rules if r.source_kind in src.kinds), key=lambda r: _SCOPE_ORDER[r.scope])
+    reason = src.uncertain()
+    skipped = [r.code for r in ordered if r.scope != "schema" and reason]
     if skipped:
-        result.notes.append(
-            "the schema does not match T3 Code's migration history, so what its tables mean is uncertain: "
-            f"{len(skipped)} state rule(s) were not run and nothing may be written"
-        )
+        result.notes.append(f"{reason}: {len(skipped)} state rule(s) were not run and nothing may be written")
     for rule in ordered:
         if rule.code in skipped:
             continue
         result.findings.extend(f.model_copy(update={"location": src.locate(f)}) for f in rule.detect(src))
         result.rules_run.append(rule.code)
     for thread_id in sorted({f.thread_id for f in result.findings if f.thread_id}):
-        row = src.row("SELECT title FROM projection_threads WHERE thread_id = ?", (thread_id,))
-        if row:
-            result.thread_titles[thread_id] = row["title"]
+        title = src.thread_title(thread_id)
+        if title:
+            result.thread_titles[thread_id] = title
     result.events_decoded = src.events_decoded()
     result.seconds = round(time.perf_counter() - started, 4)
     return result
+
+
+def _run_and_close(src: Source, rules: Sequence[Rule]) -> ScanResult:
+    try:
+        return run_rules(src, rules)
+    finally:
+        src.close()
 
 
 def scan(
@@ -73,7 +81,10 @@ def scan(
     """Scan one T3 Code database (read-only) or one exported log. Raises ThreadDoctorError on bad input."""
     rules = select_rules(all_rules(), select, ignore) if rules is None else rules
     path = Path(path).expanduser()
-    if looks_like_export(path):
+    kind = kind_of(path)
+    if kind == "codex-rollout":
+        return _run_and_close(open_rollout(path), rules)
+    if kind == "t3code-export":
         src = load_export(path)
         src.deep, src.progress = deep, progress
         try:

@@ -9,7 +9,7 @@ from functools import cache
 from threaddoctor.errors import UsageError
 from threaddoctor.rules.base import Rule
 
-_BUNDLES = ("t3code",)
+_BUNDLES = ("t3code", "codex", "files")
 
 
 @cache

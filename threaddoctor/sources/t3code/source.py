@@ -68,11 +68,24 @@ class T3Source:
     _cursors: dict[str, int] | None = None
     _memo: dict[str, Any] = field(default_factory=dict)
 
-    kind = "t3code"
+    kinds = ("t3code",)
 
     @property
     def label(self) -> str:
         return str(self.path)
+
+    @property
+    def description(self) -> str:
+        return self.schema.label
+
+    def uncertain(self) -> str | None:
+        if self.schema.certain:
+            return None
+        return "the schema does not match T3 Code's migration history, so what its tables mean is uncertain"
+
+    def thread_title(self, thread_id: str) -> str | None:
+        row = self.row("SELECT title FROM projection_threads WHERE thread_id = ?", (thread_id,))
+        return row["title"] if row else None
 
     @property
     def conn(self) -> sqlite3.Connection:

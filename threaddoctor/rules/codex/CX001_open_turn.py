@@ -1,0 +1,51 @@
+"""CX001 codex-open-turn."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from threaddoctor.findings import Finding, FixSafety, Severity
+from threaddoctor.rules.base import Rule
+from threaddoctor.rules.files.common import line_evidence
+from threaddoctor.sources.codex.rollout import CodexRollout
+
+
+def detect(src: CodexRollout) -> Iterator[Finding]:
+    if src.current is None or not src.turns[src.current].explicit:
+        return  # every turn ended, or a legacy file without turn markers
+    turn = src.turns[src.current]
+    if src.maybe_live():
+        return  # written moments ago: Codex may be working on it right now
+    pending = [c for c in src.calls.values() if c.turn == src.current and c.output_line is None]
+    tail = f"; {len(pending)} tool call(s) in it have no output" if pending else ""
+    yield RULE.finding(
+        src,
+        thread_id=src.thread_id,
+        turn_id=turn.turn_id,
+        message=f"turn started at {turn.started_at} never ended (no task_complete or turn_aborted){tail}; "
+        'resuming the thread stays on "Working"',
+        since=turn.started_at or None,
+        evidence=[line_evidence(turn.line, "task_started with no terminal record after it", turn.started_at)]
+        + [line_evidence(c.line, f"{c.kind} {c.name} ({c.call_id}) without output") for c in pending[:3]],
+    )
+
+
+RULE = Rule(
+    code="CX001",
+    name="codex-open-turn",
+    source_kind="codex-rollout",
+    severity=Severity.error,
+    summary="A Codex turn was started and never ended, so resume shows it working forever",
+    explanation=(
+        "Codex records task_started when a turn begins and task_complete or turn_aborted when it ends. A "
+        "process that is killed, a closed terminal tab or a machine restart leaves the last turn with "
+        'task_started and nothing after it, and resuming the thread keeps showing "Working" (Codex #12843, '
+        "#15849, #33153). The rule replays the rollout with Codex's own turn-lifecycle rules, so a turn that a "
+        "later task_started finished is not reported, and rollouts of older versions that never wrote turn "
+        "markers are left alone. A rollout written in the last two minutes may belong to a running Codex and is "
+        "not judged."
+    ),
+    fix_safety=FixSafety.none,
+    fix_reason="repairs of rollouts (an appended turn_aborted) are not applied yet; the finding says what to append",
+    detect=detect,
+)

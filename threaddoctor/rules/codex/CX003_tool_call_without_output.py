@@ -1,0 +1,48 @@
+"""CX003 codex-tool-call-without-output."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from threaddoctor.findings import Finding, FixSafety, Severity
+from threaddoctor.rules.base import Rule
+from threaddoctor.rules.files.common import line_evidence
+from threaddoctor.sources.codex.rollout import CodexRollout
+
+
+def detect(src: CodexRollout) -> Iterator[Finding]:
+    for call in src.calls.values():
+        if call.output_line is not None:
+            continue
+        turn = src.turns[call.turn] if call.turn is not None and call.turn < len(src.turns) else None
+        if turn is not None and turn.state == "in_progress" and (src.maybe_live() or turn is not src.turns[-1]):
+            continue
+        yield RULE.finding(
+            src,
+            thread_id=src.thread_id,
+            turn_id=turn.turn_id if turn else None,
+            subject=call.call_id,
+            message=f"{call.kind} {call.name} ({call.call_id}) has no output; on resume Codex substitutes an "
+            '"aborted" result, so the command\'s effect is unknown',
+            evidence=[line_evidence(call.line, f"{call.kind} without a matching output")],
+        )
+
+
+RULE = Rule(
+    code="CX003",
+    name="codex-tool-call-without-output",
+    source_kind="codex-rollout",
+    severity=Severity.warning,
+    summary="A Codex tool call has no recorded output",
+    explanation=(
+        "Every function_call, custom_tool_call, local_shell_call or tool_search_call in a rollout should be "
+        "followed by its output with the same call_id. One without is the trace of a turn cut short while the "
+        "tool ran: a kill, a crash, a dropped exec-server session. Codex tolerates it (it substitutes an "
+        '"aborted" output when it rebuilds the prompt), so unlike in Claude Code it does not block resume, '
+        "but whatever the command did, or did not do, is no longer known to the model. Tool calls of a turn "
+        "Codex may still be running are not reported."
+    ),
+    fix_safety=FixSafety.none,
+    fix_reason="Codex supplies the missing output itself on resume",
+    detect=detect,
+)

@@ -1,0 +1,50 @@
+"""CX004 codex-tool-transport-dropped."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from threaddoctor.findings import Finding, FixSafety, Severity
+from threaddoctor.rules.base import Rule
+from threaddoctor.rules.files.common import line_evidence
+from threaddoctor.sources.codex.rollout import TRANSPORT_DROPPED, CodexRollout
+
+
+def detect(src: CodexRollout) -> Iterator[Finding]:
+    for call in src.calls.values():
+        match = TRANSPORT_DROPPED.search(call.output_text) if call.output_line else None
+        if match is None:
+            continue
+        turn = src.turns[call.turn] if call.turn is not None and call.turn < len(src.turns) else None
+        yield RULE.finding(
+            src,
+            thread_id=src.thread_id,
+            turn_id=turn.turn_id if turn else None,
+            subject=call.call_id,
+            message=f"{call.kind} {call.name} ({call.call_id}) failed because its transport dropped "
+            f"({match.group(0)!r}), not because of the agent",
+            evidence=[
+                line_evidence(call.line, f"{call.kind}"),
+                line_evidence(call.output_line or call.line, f"output reports: {match.group(0)}"),
+            ],
+        )
+
+
+RULE = Rule(
+    code="CX004",
+    name="codex-tool-transport-dropped",
+    source_kind="codex-rollout",
+    severity=Severity.warning,
+    summary="A Codex tool call failed because the connection to its executor dropped",
+    explanation=(
+        "When Codex runs tools through a remote exec-server or an MCP stdio server, a dropped websocket or a "
+        "closed transport fails the tool call (Codex PR #23867: existing processes fail through the disconnect "
+        "path; before PR #28512 sessions were not resumed). The output then reads like the agent's command "
+        "failed, and the turn looks like an agent failure although the infrastructure failed. The rule "
+        "reports tool outputs whose text says the transport closed or disconnected, so CI can tell "
+        "infrastructure failures from agent failures."
+    ),
+    fix_safety=FixSafety.none,
+    fix_reason="the failure already happened; the finding classifies it",
+    detect=detect,
+)

@@ -1,0 +1,35 @@
+"""Recognise a file's format by its content, never by its name, and open it as a source."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from threaddoctor.errors import InputError
+from threaddoctor.sources.files.lines import first_record
+
+SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+def kind_of(path: Path) -> str:
+    """'t3code-db', 't3code-export' or 'codex-rollout'; InputError for anything else."""
+    if not path.exists():
+        raise InputError(f"{path}: no such file")
+    if path.is_dir():
+        raise InputError(f"{path}: is a directory, not a database or a log")
+    with path.open("rb") as f:
+        head = f.read(16)
+    if not head:
+        raise InputError(f"{path}: empty file (neither a T3 Code database nor a log)")
+    if head.startswith(SQLITE_MAGIC):
+        return "t3code-db"
+    record = first_record(path)
+    if record is None:
+        raise InputError(f"{path}: not a SQLite database and no JSON record in its first lines")
+    if record.get("type") == "threaddoctor-export":
+        return "t3code-export"
+    if record.get("type") in ("event", "row"):
+        raise InputError(f"{path}:1: not a threaddoctor export (the first line is not its header)")
+    if record.get("type") == "session_meta" or {"timestamp", "type", "payload"} <= record.keys():
+        return "codex-rollout"
+    keys = ", ".join(sorted(record)[:6])
+    raise InputError(f"{path}: not a format threaddoctor reads (the first record has keys {keys})")

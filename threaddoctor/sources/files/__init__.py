@@ -1,0 +1,1 @@
+"""What all line-based agent logs share: opening (plain, gzip, zstd) and line integrity."""

@@ -1,0 +1,115 @@
+"""Read a JSONL log line by line, as bytes, noting the damage agents' writers are known to leave.
+
+Agent logs are append-only files written by processes that can die mid-write: a torn line (a
+partial record, often followed by a full copy: Codex #24425), NUL padding from an interrupted
+append (Claude Code #49876, Codex #24369), invalid UTF-8 (Codex #36802), a BOM (Codex #28139).
+Those lines are reported, with their line numbers, and skipped; the rest of the file is read.
+Compressed files (`.gz`, `.zst`) are streamed, never loaded whole.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+from threaddoctor.errors import InputError
+
+GZIP_MAGIC = b"\x1f\x8b"
+ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+BOM = b"\xef\xbb\xbf"
+
+
+@dataclass(frozen=True)
+class LineProblem:
+    line: int
+    what: str  # "torn line", "NUL bytes", "invalid UTF-8", "byte order mark", "not a JSON object"
+    detail: str = ""
+
+
+@dataclass
+class LineReader:
+    """Iterates (line number, raw bytes) over well-formed lines; damage goes to `problems`."""
+
+    path: Path
+    problems: list[LineProblem] = field(default_factory=list)
+    lines: int = 0
+
+    def raw(self) -> Iterator[tuple[int, bytes]]:
+        with open_log(self.path) as f:
+            for lineno, line in enumerate(f, 1):
+                self.lines = lineno
+                if lineno == 1 and line.startswith(BOM):
+                    self.problems.append(LineProblem(1, "byte order mark", "the file starts with a UTF-8 BOM"))
+                    line = line[len(BOM) :]
+                if not line.strip():
+                    continue
+                if b"\x00" in line:
+                    self.problems.append(LineProblem(lineno, "NUL bytes", f"{line.count(0)} NUL byte(s)"))
+                    continue
+                try:
+                    line.decode("utf-8")
+                except UnicodeDecodeError as e:
+                    self.problems.append(LineProblem(lineno, "invalid UTF-8", f"at byte {e.start}"))
+                    continue
+                if not line.rstrip().endswith(b"}") or not line.lstrip().startswith(b"{"):
+                    self.problems.append(LineProblem(lineno, "torn line", _torn(line)))
+                    continue
+                yield lineno, line
+
+    def records(self) -> Iterator[tuple[int, dict]]:
+        """Parsed records; a line that is not one JSON object is reported as torn."""
+        for lineno, line in self.raw():
+            record = self.parse(lineno, line)
+            if record is not None:
+                yield lineno, record
+
+    def parse(self, lineno: int, line: bytes) -> dict | None:
+        try:
+            record = json.loads(line)
+        except ValueError as e:
+            self.problems.append(LineProblem(lineno, "torn line", f"not valid JSON: {e}"))
+            return None
+        if not isinstance(record, dict):
+            self.problems.append(LineProblem(lineno, "not a JSON object", type(record).__name__))
+            return None
+        return record
+
+
+def _torn(line: bytes) -> str:
+    end = line.rstrip()[-20:]
+    return f"the record ends in {end!r}" if line.endswith(b"\n") else "the last line ends without a newline"
+
+
+def open_log(path: Path) -> IO[bytes]:
+    """The decompressed byte stream of a log file."""
+    try:
+        with path.open("rb") as probe:
+            head = probe.read(4)
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise InputError(f"{path}: is a directory") from None
+    if head.startswith(GZIP_MAGIC):
+        return gzip.open(path, "rb")  # type: ignore[return-value]
+    if head.startswith(ZSTD_MAGIC):
+        import zstandard  # only rollouts Codex compressed need it
+
+        raw = path.open("rb")
+        return io.BufferedReader(zstandard.ZstdDecompressor().stream_reader(raw, closefd=True))  # type: ignore[arg-type]
+    return path.open("rb")
+
+
+def first_record(path: Path, limit: int = 5) -> dict | None:
+    """The first JSON object in the first few non-empty lines, for recognising a format."""
+    reader = LineReader(path)
+    try:
+        for n, (_, record) in enumerate(reader.records()):
+            return record if n < limit else None
+    except (OSError, EOFError):
+        return None
+    return None
