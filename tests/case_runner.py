@@ -69,13 +69,16 @@ class LogFile:
 
 
 def write_log(case: Case, path: Path) -> LogFile:
-    """Records as `[type, payload]` (a timestamp is added, and `ordinal` when given third) or a raw
-    string (a damaged line, written as is)."""
+    """Records as a mapping (written as is), as `[type, payload]` (a Codex rollout line: a timestamp
+    is added, and `ordinal` when given third), or a raw string (a damaged line, written as is)."""
     start = datetime(2026, 5, 24, 21, 27, 14, 630000, tzinfo=UTC)
     lines = []
     for i, record in enumerate(case.records):
         if isinstance(record, str):
             lines.append(record.encode("latin-1"))  # YAML escapes (\x00, \xff) are the bytes written
+            continue
+        if isinstance(record, dict):  # a whole record, written as it is (Claude Code, ConnectOnion)
+            lines.append(json.dumps(record, separators=(",", ":"), ensure_ascii=False).encode() + b"\n")
             continue
         kind, payload, *rest = record
         at = start + timedelta(seconds=7 * i)

@@ -15,8 +15,8 @@ from threaddoctor.rules import all_rules
 from threaddoctor.rules.base import Rule
 from threaddoctor.rules.selection import select_rules
 from threaddoctor.sources.base import Source
-from threaddoctor.sources.codex.rollout import open_rollout
 from threaddoctor.sources.detect import kind_of
+from threaddoctor.sources.registry import OPENERS, opener
 from threaddoctor.sources.t3code.exported import load_export
 from threaddoctor.sources.t3code.source import Progress, open_t3
 
@@ -82,8 +82,8 @@ def scan(
     rules = select_rules(all_rules(), select, ignore) if rules is None else rules
     path = Path(path).expanduser()
     kind = kind_of(path)
-    if kind == "codex-rollout":
-        return _run_and_close(open_rollout(path), rules)
+    if kind in OPENERS:
+        return _run_and_close(opener(kind)(path), rules)
     if kind == "t3code-export":
         src = load_export(path)
         src.deep, src.progress = deep, progress

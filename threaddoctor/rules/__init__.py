@@ -9,7 +9,7 @@ from functools import cache
 from threaddoctor.errors import UsageError
 from threaddoctor.rules.base import Rule
 
-_BUNDLES = ("t3code", "codex", "files")
+_BUNDLES = ("t3code", "codex", "claude", "connectonion", "files")
 
 
 @cache

@@ -10,8 +10,36 @@ from threaddoctor.sources.files.lines import first_record
 SQLITE_MAGIC = b"SQLite format 3\x00"
 
 
+_CODEX_EXEC_TYPES = {
+    "thread.started",
+    "turn.started",
+    "turn.completed",
+    "turn.failed",
+    "item.started",
+    "item.updated",
+    "item.completed",
+    "error",
+}
+_CLAUDE_TYPES = {
+    "user",
+    "assistant",
+    "system",
+    "summary",
+    "file-history-snapshot",
+    "queue-operation",
+    "attachment",
+    "progress",
+    "custom-title",
+    "ai-title",
+    "last-prompt",
+    "mode",
+    "permission-mode",
+}
+
+
 def kind_of(path: Path) -> str:
-    """'t3code-db', 't3code-export' or 'codex-rollout'; InputError for anything else."""
+    """The format of a file, from its content: 't3code-db', 't3code-export', 'codex-rollout',
+    'codex-exec', 'claude-transcript' or 'connectonion-sessions'; InputError for anything else."""
     if not path.exists():
         raise InputError(f"{path}: no such file")
     if path.is_dir():
@@ -29,7 +57,18 @@ def kind_of(path: Path) -> str:
         return "t3code-export"
     if record.get("type") in ("event", "row"):
         raise InputError(f"{path}:1: not a threaddoctor export (the first line is not its header)")
-    if record.get("type") == "session_meta" or {"timestamp", "type", "payload"} <= record.keys():
+    return _kind_of_record(path, record)
+
+
+def _kind_of_record(path: Path, record: dict) -> str:
+    rtype = record.get("type")
+    if rtype == "session_meta" or {"timestamp", "type", "payload"} <= record.keys():
         return "codex-rollout"
+    if {"session_id", "status"} <= record.keys():
+        return "connectonion-sessions"
+    if "sessionId" in record or "parentUuid" in record or (rtype in _CLAUDE_TYPES and "payload" not in record):
+        return "claude-transcript"
+    if rtype in _CODEX_EXEC_TYPES:
+        return "codex-exec"
     keys = ", ".join(sorted(record)[:6])
     raise InputError(f"{path}: not a format threaddoctor reads (the first record has keys {keys})")

@@ -1,0 +1,22 @@
+"""Which reader opens which format. Each entry names a function `open_x(path) -> Source`,
+imported only when a file of that format is met."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from pathlib import Path
+
+from threaddoctor.sources.base import Source
+
+OPENERS: dict[str, str] = {
+    "codex-rollout": "threaddoctor.sources.codex.rollout:open_rollout",
+    "codex-exec": "threaddoctor.sources.codex.exec_stream:open_exec_stream",
+    "claude-transcript": "threaddoctor.sources.claude.transcript:open_transcript",
+    "connectonion-sessions": "threaddoctor.sources.connectonion.sessions:open_sessions",
+}
+
+
+def opener(kind: str) -> Callable[[Path], Source]:
+    module, name = OPENERS[kind].split(":")
+    return getattr(importlib.import_module(module), name)
