@@ -47,3 +47,40 @@ def test_recorded_rollouts(scenario: str, tmp_path: Path) -> None:
 
 def test_every_scenario_is_covered() -> None:
     assert {p.name for p in RECORDED.iterdir() if p.is_dir()} == set(EXPECTED)
+
+
+# The `codex exec --json` stream of the same runs, as CI would have captured it.
+EXPECTED_EXEC = {
+    "plain_text": set(),
+    "tool_call": set(),
+    "transient_retry": {"CE001"},  # two "error" lines that were retries: reported as information
+    "retries_exhausted": {"CE002"},
+    "interrupted_stream": {"CE003"},  # Ctrl-C prints no terminal event
+    "killed_during_stream": {"CE003"},
+    "slow_tool_killed": {"CE003"},
+    "resume_after_kill": {"CE003"},  # the first run's stream; the resume has its own
+}
+
+
+@pytest.mark.parametrize("scenario", sorted(EXPECTED_EXEC))
+def test_recorded_exec_streams(scenario: str) -> None:
+    result = scan(RECORDED / scenario / "exec.jsonl")
+    assert result.source_kind == "codex-exec"
+    assert {f.rule for f in result.findings} == EXPECTED_EXEC[scenario]
+    severities = {f.rule: f.severity.value for f in result.findings}
+    assert severities.get("CE001", "info") == "info"  # a recovered reconnect never fails a build
+
+
+def test_resumed_stream_is_clean() -> None:
+    assert scan(RECORDED / "resume_after_kill" / "resume.exec.jsonl").findings == []
+
+
+def test_information_alone_does_not_fail_the_check() -> None:
+    from typer.testing import CliRunner
+
+    from threaddoctor.cli import app
+
+    result = CliRunner().invoke(app, ["check", str(RECORDED / "transient_retry" / "exec.jsonl")])
+    assert result.exit_code == 0 and "CE001 codex-exec-reconnect-recovered" in result.output
+    failed = CliRunner().invoke(app, ["check", str(RECORDED / "retries_exhausted" / "exec.jsonl")])
+    assert failed.exit_code == 1

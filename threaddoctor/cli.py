@@ -17,6 +17,7 @@ from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, T
 from threaddoctor import baseline, config
 from threaddoctor.engine import scan as run_scan
 from threaddoctor.errors import InputError, ThreadDoctorError
+from threaddoctor.findings import Severity
 from threaddoctor.fix import run as fix_run
 from threaddoctor.fix.plan import Selection
 from threaddoctor.report import fix_text, json_report, outputs, text
@@ -182,7 +183,8 @@ def scan(
         outputs.render_text(results, out)
     else:
         out.file.write(outputs.render(chosen, results, rules))
-    found = any(r.findings for r in results)
+    # Information (a reconnect that recovered, say) is reported but never fails a build.
+    found = any(f.severity is not Severity.info for r in results for f in r.findings)
     raise typer.Exit(
         Exit.FINDINGS if found and not (exit_zero if exit_zero is not None else cfg.exit_zero) else Exit.CLEAN
     )
