@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -95,7 +96,21 @@ def write_log(case: Case, path: Path) -> LogFile:
     return LogFile(path)
 
 
+def write_database(case: Case, path: Path) -> LogFile:
+    """A SQLite file made by the case's SQL statements (for Codex's state databases)."""
+    conn = sqlite3.connect(path)
+    for statement in case.records:
+        conn.execute(statement)
+    conn.commit()
+    conn.close()
+    age = case.options.get("age_seconds", 3600)
+    os.utime(path, (time.time() - age, time.time() - age))
+    return LogFile(path)
+
+
 def build(case: Case, release: str, path: Path) -> T3Builder | LogFile:
+    if case.source == "codex-sqlite":
+        return write_database(case, path)
     if case.source != "t3code":
         return write_log(case, path)
     b = T3Builder(path, release, migration_names=case.options.get("migration_names"))

@@ -84,3 +84,26 @@ def test_information_alone_does_not_fail_the_check() -> None:
     assert result.exit_code == 0 and "CE001 codex-exec-reconnect-recovered" in result.output
     failed = CliRunner().invoke(app, ["check", str(RECORDED / "retries_exhausted" / "exec.jsonl")])
     assert failed.exit_code == 1
+
+
+# Codex's thread-history database of the same runs (restored next to its WAL, as Codex left it).
+EXPECTED_HISTORY = {
+    "plain_text": set(),
+    "tool_call": set(),
+    "retries_exhausted": set(),
+    "slow_tool_killed": {"CX101"},
+    "resume_after_kill": {"CX101"},
+}
+
+
+@pytest.mark.parametrize("scenario", sorted(EXPECTED_HISTORY))
+def test_recorded_thread_history(scenario: str, tmp_path: Path) -> None:
+    import gzip
+
+    for packed in (RECORDED / scenario / "sqlite").glob("thread_history_1.sqlite*.gz"):
+        target = tmp_path / packed.name.removesuffix(".gz")
+        target.write_bytes(gzip.decompress(packed.read_bytes()))
+        os.utime(target, (time.time() - 3600, time.time() - 3600))
+    result = scan(tmp_path / "thread_history_1.sqlite")
+    assert result.source_kind == "codex-sqlite"
+    assert {f.rule for f in result.findings} == EXPECTED_HISTORY[scenario]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 from threaddoctor.errors import InputError
@@ -49,7 +50,7 @@ def kind_of(path: Path) -> str:
     if not head:
         raise InputError(f"{path}: empty file (neither a T3 Code database nor a log)")
     if head.startswith(SQLITE_MAGIC):
-        return "t3code-db"
+        return _kind_of_database(path)
     record = first_record(path)
     if record is None:
         raise InputError(f"{path}: not a SQLite database and no JSON record in its first lines")
@@ -58,6 +59,21 @@ def kind_of(path: Path) -> str:
     if record.get("type") in ("event", "row"):
         raise InputError(f"{path}:1: not a threaddoctor export (the first line is not its header)")
     return _kind_of_record(path, record)
+
+
+def _kind_of_database(path: Path) -> str:
+    from threaddoctor.sources.t3code.reader import open_readonly
+
+    snapshot = open_readonly(path)
+    try:
+        tables = {r[0] for r in snapshot.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    except sqlite3.DatabaseError:
+        return "t3code-db"  # the T3 Code reader says what is wrong with it
+    finally:
+        snapshot.conn.close()
+    if "orchestration_events" not in tables and tables & {"thread_turns", "thread_queued_turns", "_sqlx_migrations"}:
+        return "codex-sqlite"
+    return "t3code-db"
 
 
 def _kind_of_record(path: Path, record: dict) -> str:

@@ -12,6 +12,7 @@ from threaddoctor.sources.base import Source
 OPENERS: dict[str, str] = {
     "codex-rollout": "threaddoctor.sources.codex.rollout:open_rollout",
     "codex-exec": "threaddoctor.sources.codex.exec_stream:open_exec_stream",
+    "codex-sqlite": "threaddoctor.sources.codex.state_db:open_state_db",
     "claude-transcript": "threaddoctor.sources.claude.transcript:open_transcript",
     "connectonion-sessions": "threaddoctor.sources.connectonion.sessions:open_sessions",
 }
