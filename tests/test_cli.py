@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import time
+from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from fixtures.t3code_scenarios import healthy, issue_313
@@ -94,22 +99,38 @@ def test_rules_and_explain() -> None:
     assert "Fix safety (safe)" in result.output
 
 
-def test_default_database_location(tmp_path, monkeypatch) -> None:
-    home = tmp_path / "t3home"
-    (home / "userdata").mkdir(parents=True)
-    b = issue_313(home / "userdata" / "state.sqlite")
-    b.close()
-    monkeypatch.setenv("T3CODE_HOME", str(home))
+@pytest.fixture
+def homes(tmp_path, monkeypatch):
+    """Every agent's home inside tmp_path, so the machine's own files never count."""
+    for var, name in (("T3CODE_HOME", "t3home"), ("CODEX_HOME", "codex"), ("CLAUDE_CONFIG_DIR", "claude")):
+        monkeypatch.setenv(var, str(tmp_path / name))
+    monkeypatch.delenv("T3CODE_STATE_DIR", raising=False)
+    monkeypatch.delenv("CODEX_SQLITE_HOME", raising=False)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def test_default_locations(homes) -> None:
+    (homes / "t3home" / "userdata").mkdir(parents=True)
+    issue_313(homes / "t3home" / "userdata" / "state.sqlite").close()
+    recorded = Path(__file__).parents[1] / "fixtures" / "codex" / "recorded" / "slow_tool_killed" / "rollout"
+    (rollout,) = recorded.rglob("rollout-*.jsonl")
+    day = homes / "codex" / "sessions" / "2026" / "11" / "21"
+    day.mkdir(parents=True)
+    shutil.copy(rollout, day / rollout.name)
+    os.utime(day / rollout.name, (time.time() - 3600, time.time() - 3600))
     result = runner.invoke(app, ["scan"])
     assert result.exit_code == 1
-    assert f"scanning {home / 'userdata' / 'state.sqlite'}" in result.output
+    assert "scanning 2 file(s) (T3 Code: 1, Codex: 1)" in result.output
+    doc = json.loads(runner.invoke(app, ["scan", "--format", "json"]).output)
+    assert [s["source"]["kind"] for s in doc["sources"]] == ["t3code", "codex-rollout"]
+    assert {f["rule"] for s in doc["sources"] for f in s["findings"]} == {"T3001", "T3002", "CX001", "CX003"}
 
 
-def test_no_default_database(tmp_path, monkeypatch) -> None:
-    monkeypatch.setenv("T3CODE_HOME", str(tmp_path / "nothing"))
-    monkeypatch.delenv("T3CODE_STATE_DIR", raising=False)
+def test_nothing_found_in_default_locations(homes) -> None:
     result = runner.invoke(app, ["scan"])
-    assert result.exit_code == 2 and "no T3 Code database found" in result.output
+    assert result.exit_code == 2 and "no agent state found" in result.output
+    assert str(homes / "codex" / "sessions") in result.output
 
 
 def test_example_ships_with_the_package() -> None:

@@ -23,6 +23,7 @@ from threaddoctor.fix.plan import Selection
 from threaddoctor.report import fix_text, json_report, outputs, text
 from threaddoctor.rules import all_rules, get_rule
 from threaddoctor.rules.selection import select_rules, split_patterns
+from threaddoctor.sources.locations import discover, places
 from threaddoctor.sources.t3code import export as t3_export
 from threaddoctor.sources.t3code.locate import candidate_paths, default_database
 
@@ -196,10 +197,17 @@ app.command("check", help="Run the rules on exported logs or databases, for CI: 
 def _targets(paths: list[Path] | None, example: bool, announce: bool) -> list[Path]:
     if paths:
         return paths
-    target = _resolve_path(None, example)
-    if announce and not example:
-        err.print(f"threaddoctor: scanning {target}", markup=False, soft_wrap=True)
-    return [target]
+    if example:
+        return [example_path()]
+    found = discover()
+    if not found:
+        raise InputError(f"no agent state found (looked in {', '.join(places())}); pass a path")
+    if announce:
+        counts = ", ".join(f"{tool}: {len(files)}" for tool, files in found.items())
+        err.print(
+            f"threaddoctor: scanning {sum(map(len, found.values()))} file(s) ({counts})", markup=False, soft_wrap=True
+        )
+    return [p for files in found.values() for p in files]
 
 
 def _severities(cfg: config.Config) -> dict[str, str]:

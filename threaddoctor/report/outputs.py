@@ -37,10 +37,15 @@ def render(fmt: str, results: list[ScanResult], rules: Sequence[Rule], console_w
 
 
 def render_text(results: list[ScanResult], console: Console) -> None:
-    for i, result in enumerate(results):
+    """One report per source; with many sources, the clean ones are only counted."""
+    shown = results if len(results) <= 3 else [r for r in results if r.findings or r.notes]
+    for i, result in enumerate(shown):
         if i:
             console.print()
         text.render_scan(result, console, result.thread_titles)
+    if len(results) > len(shown):
+        bad = sum(1 for r in results if r.findings)
+        console.print(f"\n{len(results)} files scanned: {bad} with findings, {len(results) - bad} clean.")
 
 
 def json_document(results: list[ScanResult]) -> dict:
