@@ -7,13 +7,12 @@ from collections.abc import Iterator
 from threaddoctor.findings import Finding, FixSafety, Severity
 from threaddoctor.rules.base import Rule
 from threaddoctor.rules.files.common import line_evidence
-from threaddoctor.sources.codex.rollout import TRANSPORT_DROPPED, CodexRollout
+from threaddoctor.sources.codex.rollout import CodexRollout
 
 
 def detect(src: CodexRollout) -> Iterator[Finding]:
     for call in src.calls.values():
-        match = TRANSPORT_DROPPED.search(call.output_text) if call.output_line else None
-        if match is None:
+        if not call.transport:
             continue
         turn = src.turns[call.turn] if call.turn is not None and call.turn < len(src.turns) else None
         yield RULE.finding(
@@ -22,10 +21,10 @@ def detect(src: CodexRollout) -> Iterator[Finding]:
             turn_id=turn.turn_id if turn else None,
             subject=call.call_id,
             message=f"{call.kind} {call.name} ({call.call_id}) failed because its transport dropped "
-            f"({match.group(0)!r}), not because of the agent",
+            f"({call.transport!r}), not because of the agent",
             evidence=[
                 line_evidence(call.line, f"{call.kind}"),
-                line_evidence(call.output_line or call.line, f"output reports: {match.group(0)}"),
+                line_evidence(call.output_line or call.line, f"output reports: {call.transport}"),
             ],
         )
 

@@ -13,9 +13,11 @@ bodies are never decoded.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import time
+from bisect import bisect_left
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,15 +29,64 @@ from threaddoctor.sources.files.lines import LineReader
 _ERRORS_THAT_KEEP_THE_TURN = {"thread_rollback_failed", "active_turn_not_steerable"}
 _CALLS = {"function_call", "custom_tool_call", "local_shell_call", "tool_search_call"}
 _OUTPUTS = {"function_call_output", "custom_tool_call_output", "local_shell_call_output", "tool_search_output"}
-# Response items whose bodies are never needed: decided from the first bytes, never parsed.
-_SKIP_PAYLOAD = re.compile(rb'"type":"response_item"(?:,"ordinal":\d+)?,"payload":\{"type":"(?:message|reasoning)"')
+# The envelope Codex writes (serde field order, compact JSON): kind and payload type in the first
+# bytes, so most lines are classified without being parsed. Anything else takes the slow path.
+_HEAD = re.compile(rb'\{"timestamp":"([^"]*)"(?:,"ordinal":(\d+))?,"type":"(\w+)","payload":\{(?:"type":"(\w+)")?')
+_START = b'{"timestamp":'
+# After the first line of a chunk, each line's ordinal (or b"" when it has none). The pattern starts
+# with a literal newline, which lets the regex engine jump between lines instead of testing each byte.
+_ORDINAL = re.compile(rb'\n\{"timestamp":"[^"]*"(?:,"ordinal":(\d+))?')
+_NEWLINE = re.compile(rb"\n")
+# The payload types the rules need. The pattern starts with a literal, so the regex engine jumps from
+# one payload to the next in C; inside a JSON string every quote is escaped, so this is a real key.
+_NEEDED = re.compile(
+    rb'"payload":\{"type":"(?:task_started|turn_started|task_complete|turn_complete|turn_aborted|error'
+    rb"|thread_rolled_back|user_message|function_call|custom_tool_call|local_shell_call|tool_search_call"
+    rb'|function_call_output|custom_tool_call_output|local_shell_call_output|tool_search_output)"'
+)
+_COMPACTED = b'"type":"compacted","payload":'
+
+
+def _interesting_lines(chunk: bytes, newlines: list[int], first_chunk: bool) -> list[int]:
+    """Start offsets, in order, of the lines the rules need: the header, turn events, tool calls."""
+    starts = {0} if first_chunk else set()  # the first line is session_meta
+    starts.update(
+        newlines[bisect_left(newlines, m.start()) - 1] + 1 if m.start() > newlines[0] else 0
+        for m in _NEEDED.finditer(chunk)
+    )
+    if _COMPACTED in chunk:
+        at = chunk.find(_COMPACTED)
+        while at != -1:
+            starts.add(chunk.rfind(b"\n", 0, at) + 1)
+            at = chunk.find(_COMPACTED, at + 1)
+    return sorted(starts)
+
+
+# Events the turn lifecycle needs; every other event is skipped unparsed.
+_LIFECYCLE = {
+    "task_started",
+    "turn_started",
+    "task_complete",
+    "turn_complete",
+    "turn_aborted",
+    "error",
+    "thread_rolled_back",
+    "user_message",
+}
+_IGNORED_KINDS = {b"turn_context", b"world_state", b"token_usage_record", b"inter_agent_communication"}
 # What a tool output says when the transport under it, not the agent, failed (exec-server
 # reconnects, Codex PR #23867 and #28512; MCP stdio servers after a blip).
-TRANSPORT_DROPPED = re.compile(
+_TRANSPORT = (
     r"transport (?:closed|error)|websocket (?:closed|disconnected)|exec-server (?:session|connection)"
-    r"|connection (?:reset|closed) by peer|broken pipe|session (?:was )?(?:closed|lost|not found) after disconnect",
-    re.IGNORECASE,
+    r"|connection (?:reset|closed) by peer|broken pipe|session (?:was )?(?:closed|lost|not found) after disconnect"
 )
+TRANSPORT_DROPPED = re.compile(_TRANSPORT, re.IGNORECASE)
+# Substrings every phrase above contains (in either case of its first letter): a fast pre-check.
+_TRANSPORT_HINT = re.compile(
+    rb"ransport|RANSPORT|ebsocket|EBSOCKET|xec-server|XEC-SERVER|by peer|BY PEER|roken pipe|ROKEN PIPE"
+    rb"|fter disconnect|FTER DISCONNECT"
+)
+_TRANSPORT_BYTES = re.compile(_TRANSPORT.encode(), re.IGNORECASE)
 LIVE_WINDOW_SECONDS = 120  # a rollout written this recently may belong to a running Codex
 
 
@@ -47,7 +98,7 @@ class ToolCall:
     line: int
     turn: int | None  # index into turns
     output_line: int | None = None
-    output_text: str = ""
+    transport: str | None = None  # what the output says about a dropped transport, if anything
 
 
 @dataclass
@@ -132,26 +183,112 @@ class CodexRollout:
 
     # ---- reading ---------------------------------------------------------------------------
     def read(self) -> CodexRollout:
-        expected_ordinal: int | None = None
-        for lineno, raw in self.reader.raw():
-            if _SKIP_PAYLOAD.search(raw, 0, 200):
-                self.records += 1
-                expected_ordinal = self._ordinal_from_bytes(lineno, raw, expected_ordinal)
-                continue
-            record = self.reader.parse(lineno, raw)
-            if record is None:
-                continue
-            self.records += 1
-            expected_ordinal = self._check_ordinal(lineno, record.get("ordinal"), expected_ordinal)
-            self.last_timestamp = record.get("timestamp") or self.last_timestamp
-            self._apply(lineno, record.get("type"), record.get("payload"), record.get("timestamp") or "")
+        """Whole chunks at C speed when they are clean; line by line only where one is not."""
+        expected: int | None = None
+        for first, chunk in self.reader.chunks():
+            if self._clean(first, chunk):
+                expected = self._scan_chunk(first, chunk, expected)
+            else:
+                lines = enumerate(chunk.splitlines(keepends=True), first)
+                for lineno, raw in self.reader.checked(lines):
+                    expected = self._line(lineno, raw, expected)
         return self
 
-    def _ordinal_from_bytes(self, lineno: int, raw: bytes, expected: int | None) -> int | None:
-        if self.history_mode != "paginated":
+    @staticmethod
+    def _clean(first: int, chunk: bytes) -> bool:
+        """Every line one record of Codex's envelope: no NUL, valid UTF-8, nothing torn or merged."""
+        if not chunk.endswith(b"}\n") or not chunk.startswith(_START) or b"\x00" in chunk:
+            return False
+        starts = chunk.count(_START)
+        if chunk.count(b"}\n" + _START) != starts - 1 or chunk.count(b"\n") != starts:
+            return False  # a record split over lines, or two records on one line
+        if not chunk.isascii():
+            try:
+                chunk.decode("utf-8")
+            except UnicodeDecodeError:
+                return False
+        return True
+
+    def _scan_chunk(self, first: int, chunk: bytes, expected: int | None) -> int | None:
+        newlines = [m.start() for m in _NEWLINE.finditer(chunk)]
+        self.records += len(newlines)
+        for start in _interesting_lines(chunk, newlines, first == 1):
+            index = bisect_left(newlines, start)
+            raw = chunk[start : newlines[index] + 1]
+            head = _HEAD.match(raw)
+            if head is not None:
+                ts, _, kind, ptype = head.groups()
+                self.last_timestamp = ts.decode()
+                self._fast(first + index, raw, kind, ptype.decode() if ptype else None, head.end())
+        if self.history_mode == "paginated":
+            expected = self._check_chunk_ordinals(first, chunk, expected)
+        return expected
+
+    def _check_chunk_ordinals(self, first: int, chunk: bytes, expected: int | None) -> int | None:
+        head = _HEAD.match(chunk)
+        ordinals = [head.group(2) if head else None, *_ORDINAL.findall(chunk)]
+        for i, ordinal in enumerate(ordinals):
+            if ordinal and expected is not None and int(ordinal) == expected:
+                expected += 1
+                continue
+            expected = self._check_ordinal(first + i, int(ordinal) if ordinal else None, expected)
+        return expected
+
+    def _line(self, lineno: int, raw: bytes, expected: int | None) -> int | None:
+        self.records += 1
+        head = _HEAD.match(raw)
+        if head is None or raw.find(_START, 1) != -1:
+            return self._slow(lineno, raw, expected)  # unusual shape, or two records in one line
+        ts, ordinal, kind, ptype = head.groups()
+        expected = self._check_ordinal(lineno, int(ordinal) if ordinal else None, expected)
+        self.last_timestamp = ts.decode()
+        self._fast(lineno, raw, kind, ptype.decode() if ptype else None, head.end())
+        return expected
+
+    def _slow(self, lineno: int, raw: bytes, expected: int | None) -> int | None:
+        record = self.reader.parse(lineno, raw)
+        if record is None:
             return expected
-        match = re.search(rb'"ordinal":(\d+)', raw[:200])
-        return self._check_ordinal(lineno, int(match.group(1)) if match else None, expected)
+        expected = self._check_ordinal(lineno, record.get("ordinal"), expected)
+        self.last_timestamp = record.get("timestamp") or self.last_timestamp
+        self._apply(lineno, record.get("type"), record.get("payload"), record.get("timestamp") or "")
+        return expected
+
+    def _fast(self, lineno: int, raw: bytes, kind: bytes, ptype: str | None, at: int) -> None:
+        if kind == b"response_item":
+            if ptype in _CALLS:
+                self._call_from_bytes(lineno, raw, ptype, at)
+            elif ptype in _OUTPUTS:
+                self._output_from_bytes(lineno, raw, at)
+        elif kind == b"event_msg":
+            if ptype in _LIFECYCLE and not (ptype == "user_message" and (self.current is not None or self.turns)):
+                self._slow_event(lineno, raw)
+        elif kind in _IGNORED_KINDS:
+            return
+        elif kind == b"compacted":
+            if self.current is None:
+                self._open(None, False, lineno, self.last_timestamp or "")
+        else:
+            self._slow_event(lineno, raw)  # session_meta and kinds this reader does not know
+
+    def _slow_event(self, lineno: int, raw: bytes) -> None:
+        record = self.reader.parse(lineno, raw)
+        if record is not None:
+            self._apply(lineno, record.get("type"), record.get("payload"), record.get("timestamp") or "")
+
+    def _call_from_bytes(self, lineno: int, raw: bytes, ptype: str, at: int) -> None:
+        cid = _string_after(raw, b'"call_id":"', at)
+        if cid is not None:
+            name = _string_after(raw, b'"name":"', at) or ptype
+            self.calls[cid] = ToolCall(cid, ptype, name, lineno, self.current)
+
+    def _output_from_bytes(self, lineno: int, raw: bytes, at: int) -> None:
+        cid = _string_after(raw, b'"call_id":"', at)
+        call = self.calls.get(cid) if cid is not None else None
+        if call is not None:
+            call.output_line = lineno
+            dropped = _TRANSPORT_BYTES.search(raw, at) if _TRANSPORT_HINT.search(raw, at) else None
+            call.transport = dropped.group(0).decode() if dropped else None
 
     def _check_ordinal(self, lineno: int, ordinal: Any, expected: int | None) -> int | None:
         if self.history_mode != "paginated":
@@ -218,7 +355,8 @@ class CodexRollout:
         elif ptype in _OUTPUTS and call_id in self.calls:
             call = self.calls[call_id]
             call.output_line = lineno
-            call.output_text = _output_text(p.get("output"))[:2000]
+            dropped = TRANSPORT_DROPPED.search(_output_text(p.get("output")))
+            call.transport = dropped.group(0) if dropped else None
 
     def _open(self, turn_id: Any, explicit: bool, lineno: int, ts: str) -> None:
         self.turns.append(Turn(turn_id if isinstance(turn_id, str) else None, explicit, lineno, ts))
@@ -251,6 +389,25 @@ def _output_text(output: Any) -> str:
         content = output.get("content") if isinstance(output.get("content"), str) else ""
         return content or str(output)
     return "" if output is None else str(output)
+
+
+def _string_after(raw: bytes, key: bytes, start: int) -> str | None:
+    """The JSON string value after `key` (which ends with its opening quote), unescaped."""
+    at = raw.find(key, start)
+    if at == -1:
+        return None
+    begin = end = at + len(key)
+    while (end := raw.find(b'"', end)) != -1:
+        backslashes = 0
+        while raw[end - 1 - backslashes] == 0x5C:  # a quote after an odd number of \ is escaped
+            backslashes += 1
+        if backslashes % 2 == 0:
+            break
+        end += 1
+    if end == -1:
+        return None
+    value = raw[begin:end]
+    return json.loads(b'"' + value + b'"') if b"\\" in value else value.decode()
 
 
 def open_rollout(path: Path) -> CodexRollout:

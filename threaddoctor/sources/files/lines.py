@@ -12,7 +12,7 @@ from __future__ import annotations
 import gzip
 import io
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -41,25 +41,52 @@ class LineReader:
 
     def raw(self) -> Iterator[tuple[int, bytes]]:
         with open_log(self.path) as f:
-            for lineno, line in enumerate(f, 1):
-                self.lines = lineno
-                if lineno == 1 and line.startswith(BOM):
-                    self.problems.append(LineProblem(1, "byte order mark", "the file starts with a UTF-8 BOM"))
-                    line = line[len(BOM) :]
-                if not line.strip():
-                    continue
-                if b"\x00" in line:
-                    self.problems.append(LineProblem(lineno, "NUL bytes", f"{line.count(0)} NUL byte(s)"))
-                    continue
+            yield from self.checked(enumerate(f, 1))
+
+    def checked(self, lines: Iterable[tuple[int, bytes]]) -> Iterator[tuple[int, bytes]]:
+        """The well-formed lines among (line number, bytes); damage goes to `problems`.
+        Hot path: no per-line copies; decode only lines that are not plain ASCII."""
+        problems = self.problems
+        for lineno, line in lines:
+            self.lines = max(self.lines, lineno)
+            if lineno == 1 and line.startswith(BOM):
+                problems.append(LineProblem(1, "byte order mark", "the file starts with a UTF-8 BOM"))
+                line = line[len(BOM) :]
+            if len(line) <= 2 and not line.strip():
+                continue
+            if b"\x00" in line:
+                problems.append(LineProblem(lineno, "NUL bytes", f"{line.count(0)} NUL byte(s)"))
+                continue
+            if not line.isascii():
                 try:
                     line.decode("utf-8")
                 except UnicodeDecodeError as e:
-                    self.problems.append(LineProblem(lineno, "invalid UTF-8", f"at byte {e.start}"))
+                    problems.append(LineProblem(lineno, "invalid UTF-8", f"at byte {e.start}"))
                     continue
-                if not line.rstrip().endswith(b"}") or not line.lstrip().startswith(b"{"):
-                    self.problems.append(LineProblem(lineno, "torn line", _torn(line)))
+            if not (line.startswith(b"{") and (line.endswith(b"}\n") or line.endswith(b"}\r\n"))):
+                if line.strip().startswith(b"{") and line.rstrip().endswith(b"}") and not line.endswith(b"\n"):
+                    yield lineno, line  # a complete last line without its newline
                     continue
-                yield lineno, line
+                problems.append(LineProblem(lineno, "torn line", _torn(line)))
+                continue
+            yield lineno, line
+
+    def chunks(self, size: int = 8 << 20) -> Iterator[tuple[int, bytes]]:
+        """(number of the chunk's first line, bytes ending at a newline): the file in large pieces,
+        for readers that scan whole chunks; the last piece may lack its newline."""
+        with open_log(self.path) as f:
+            pending, first = b"", 1
+            while data := f.read(size):
+                buf = pending + data
+                cut = buf.rfind(b"\n") + 1
+                if not cut:
+                    pending = buf
+                    continue
+                chunk, pending = buf[:cut], buf[cut:]
+                yield first, chunk
+                first += chunk.count(b"\n")
+            if pending:
+                yield first, pending
 
     def records(self) -> Iterator[tuple[int, dict]]:
         """Parsed records; a line that is not one JSON object is reported as torn."""
