@@ -1,0 +1,78 @@
+"""CO001 connectonion-waiting-approval-orphaned."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from threaddoctor.findings import Finding, FixSafety, Severity
+from threaddoctor.rules.base import Rule
+from threaddoctor.rules.files.common import line_evidence
+from threaddoctor.sources.connectonion.sessions import (
+    APPROVAL_ORPHANED_AFTER,
+    HOST_FORGETS_AFTER,
+    ConnectOnionSessions,
+    Session,
+    duration,
+    iso,
+)
+
+
+def detect(src: ConnectOnionSessions) -> Iterator[Finding]:
+    for s in src.sessions.values():
+        idle = src.idle_seconds(s)
+        if s.latest.status != "waiting_approval" or idle is None or idle < APPROVAL_ORPHANED_AFTER:
+            continue  # another status, or written recently enough that someone may still answer it
+        rec = s.latest
+        tool_id, name = rec.pending_tool or ("", "a tool")
+        yield RULE.finding(
+            src,
+            severity=Severity.error if idle >= HOST_FORGETS_AFTER else Severity.warning,
+            thread_id=s.session_id,
+            subject=tool_id or None,
+            message=f"waiting {duration(idle)} for approval to run {name}"
+            + (f" ({tool_id})" if tool_id else "")
+            + "; nobody can answer it once the client that saw the request is gone (#119, #553), and "
+            + _refusal(src, s, idle)
+            + "; the file cannot tell whether the host still runs, so it is only stuck if no host is waiting on it",
+            since=iso(rec.at),
+            evidence=[
+                line_evidence(rec.line, f"newest record: waiting_approval checkpoint for {name}", iso(rec.at)),
+                line_evidence(s.first_line, f"first record of the session ({s.statuses[0]})"),
+            ],
+        )
+
+
+def _refusal(src: ConnectOnionSessions, s: Session, idle: float) -> str:
+    if src.expired(s):
+        return f"its checkpoint expired at {iso(s.latest.expires)}, yet session lists still show it waiting"
+    tail = f"new prompts to it are refused while the host runs, until it expires at {iso(s.latest.expires)}"
+    if idle >= HOST_FORGETS_AFTER:
+        tail += (
+            "; a live host drops sessions idle for 1 h from its registry, so a reconnect likely cannot reach it either"
+        )
+    return tail
+
+
+RULE = Rule(
+    code="CO001",
+    name="connectonion-waiting-approval-orphaned",
+    source_kind="connectonion-sessions",
+    severity=Severity.error,
+    summary="A ConnectOnion session waits for an approval that nobody is left to give",
+    explanation=(
+        "Before a tool that needs approval runs, the ConnectOnion host checkpoints the session as "
+        "waiting_approval and blocks its agent thread until an answer arrives over the client's connection; "
+        "there is no timeout, and the approval request itself is never persisted. When that client is gone "
+        "(a refreshed page, a script that raised ApprovalPendingError, a dropped socket: #119) nobody can "
+        'answer, new prompts to the session are refused ("Session is busy", or RUNTIME_INPUT_REJECTED) until the '
+        "checkpoint expires 24 h later, and session lists show it as waiting for the user (#553 found them 52 h "
+        "old). The file cannot tell whether the host process lives, so the rule judges by age, measured on the "
+        "host's own timestamps and the file's last write: a checkpoint idle for 10 minutes is reported as a "
+        "warning (a client that reconnects can still answer it), one idle for an hour, after which a live host "
+        "has dropped the session from its registry, as an error. A repair would append a newer record of the "
+        'session with status "interrupted", as the host does itself at startup since #554.'
+    ),
+    fix_safety=FixSafety.none,
+    fix_reason="repairs of ConnectOnion session files (an appended newer record) are not applied yet",
+    detect=detect,
+)
