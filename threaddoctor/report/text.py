@@ -27,6 +27,9 @@ def _evidence_line(e: EvidenceItem) -> Text:
     if e.sequence is not None:
         t.append(f"seq {e.sequence}", style="bold")
         t.append(f"  {e.occurred_at}  {e.event_type}", style="dim")
+    elif e.kind == "file" and e.key and "line" in e.key:
+        t.append(f"line {e.key['line']}", style="bold")
+        t.append(f"  {e.occurred_at}" if e.occurred_at else "", style="dim")
     elif e.table:
         key = ", ".join(f"{k}={v}" for k, v in (e.key or {}).items())
         t.append(e.table, style="bold")
