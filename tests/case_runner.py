@@ -89,7 +89,11 @@ def write_log(case: Case, path: Path) -> LogFile:
             line["ordinal"] = rest[0]
         line |= {"type": kind, "payload": payload}
         lines.append(json.dumps(line, separators=(",", ":")).encode() + b"\n")
-    path = path.with_name(case.options.get("file", f"rollout-2026-05-24T21-27-14-{path.stem}.jsonl"))
+    if "file" in case.options:  # a fixed name (session_results.jsonl): one folder per case
+        path.parent.joinpath(path.stem).mkdir(exist_ok=True)
+        path = path.parent / path.stem / case.options["file"]
+    else:
+        path = path.with_name(f"rollout-2026-05-24T21-27-14-{path.stem}.jsonl")
     path.write_bytes(b"".join(lines))
     age = case.options.get("age_seconds", 3600)
     os.utime(path, (time.time() - age, time.time() - age))

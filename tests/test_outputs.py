@@ -6,6 +6,7 @@ compared with the findings they came from."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -276,7 +277,7 @@ def test_annotations_one_line_per_finding(scans, monkeypatch) -> None:
         assert command == {"error": "error", "warning": "warning", "info": "notice"}[f.severity.value]
         assert props["title"] == f"{f.rule} {f.name}"
         assert props.get("line") == (str(f.location.line) if f.location.line else None)
-        assert props["file"] == Path(f.source).name  # relative to the current directory
+        assert props["file"] == os.path.relpath(f.source)  # relative to the current directory
         assert message.startswith(f.message)
     assert annotations([scans["healthy"]]) == ""
 

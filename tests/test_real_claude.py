@@ -1,0 +1,96 @@
+"""Transcripts written by the real Claude Code CLI (2.1.197, recorded offline by
+fixtures/claude/record.py; what each shows is in fixtures/claude/FINDINGS.md) are diagnosed as what
+happened to them: the healthy ones report nothing."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+
+from threaddoctor import scan
+
+RECORDED = Path(__file__).resolve().parents[1] / "fixtures" / "claude" / "recorded"
+KILLED = "kill_during_tool/dacb32f2-79ec-473e-85df-e875a28daa2c.jsonl"
+
+# Every transcript of every scenario, and what a doctor must say of it.
+EXPECTED: dict[str, set[str]] = {
+    # -p runs that finished: prompt, attachments, answer (and a Bash call answered by its result).
+    "text/5897f30a-741d-4d5f-b229-099d2a99aca0.jsonl": set(),
+    "tool/686cee7e-637c-45bb-bd87-8736ca8aff71.jsonl": set(),
+    # SIGKILL while Bash ran: the file ends with the tool_use line, no result.
+    KILLED: {"CC001"},
+    # The same killed file before `--resume` (strict and lenient mocks); after it, 2.1.197 re-parented
+    # the new prompt on the text line of the same message, so the orphan sits on a dead branch. The
+    # call is lost to the model, but the session is healthy and nothing in it can be repaired any
+    # more: nothing is reported.
+    "resume_orphan/strict/dacb32f2-79ec-473e-85df-e875a28daa2c.before.jsonl": {"CC001"},
+    "resume_orphan/strict/dacb32f2-79ec-473e-85df-e875a28daa2c.after.jsonl": set(),
+    "resume_orphan/lenient/dacb32f2-79ec-473e-85df-e875a28daa2c.before.jsonl": {"CC001"},
+    "resume_orphan/lenient/dacb32f2-79ec-473e-85df-e875a28daa2c.after.jsonl": set(),
+    # Hand-repaired with an error tool_result parented on the orphan: answered, and the chain ends on
+    # a user line, as any interrupted turn does; after resume the CLI went on from it.
+    "resume_repaired/dacb32f2-79ec-473e-85df-e875a28daa2c.repaired.jsonl": set(),
+    "resume_repaired/dacb32f2-79ec-473e-85df-e875a28daa2c.after.jsonl": set(),
+    # 529 with retries disabled: the chain ends in the isApiErrorMessage line; resume went on.
+    "api_error/537244e3-9a37-435b-a7a3-894a1c1ea265.after_error.jsonl": {"CC003"},
+    "api_error/537244e3-9a37-435b-a7a3-894a1c1ea265.after_resume.jsonl": set(),
+    # A 529 that a retry recovered leaves no trace in the transcript.
+    "api_error_retry/60b2c41a-a556-4f83-865f-24ef5f686bad.jsonl": set(),
+    # -p SIGINT mid-stream: the transcript ends with the prompt and its attachments, no answer and
+    # no marker. The prompt went unanswered, but no rule judges that: resume handles it as any
+    # interrupted turn ("Continue from where you left off.") and nothing in the file is wrong.
+    "interrupt_stream/a785e170-f5e3-45b1-a6ca-f095bcdd3807.after_interrupt.jsonl": set(),
+    "interrupt_stream/a785e170-f5e3-45b1-a6ca-f095bcdd3807.after_resume.jsonl": set(),
+    # Interactive turn with a Stop hook: ends stop_hook_summary -> turn_duration.
+    "interactive_tool/13720fa4-5a0e-4d78-92ac-75f8dc60ac92.jsonl": set(),
+    # Escape mid-stream: a synthetic partial answer and "[Request interrupted by user]", a clean end.
+    "interactive_esc_stream/bf98ea0e-b231-4262-8556-ae1c95ff085e.jsonl": set(),
+    "interactive_esc_stream/bf98ea0e-b231-4262-8556-ae1c95ff085e.after_resume.jsonl": set(),
+    # Escape while Bash ran: the CLI wrote the rejected tool_result itself. The assistant lines are
+    # written before the prompt they answer (file order is not chain order): not a broken link.
+    "interactive_esc_during_tool/a9c2149f-c62e-4a5d-a15f-760627480709.jsonl": set(),
+    "interactive_esc_during_tool/a9c2149f-c62e-4a5d-a15f-760627480709.after_resume.jsonl": set(),
+    # SIGKILL of the interactive CLI while Bash ran: as in -p; the resume dropped the orphan.
+    "interactive_kill_during_tool/6968bfe8-bd70-4b27-888d-f350f22bf105.jsonl": {"CC001"},
+    "interactive_kill_during_tool/6968bfe8-bd70-4b27-888d-f350f22bf105.after_resume.jsonl": set(),
+}
+
+
+def _transcript(name: str, tmp_path: Path, age: float = 3600) -> Path:
+    copy = tmp_path / Path(name).name
+    shutil.copy(RECORDED / name, copy)
+    then = time.time() - age  # a checkout is fresh; the file is not being written by a live session
+    os.utime(copy, (then, then))
+    return copy
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_recorded_transcripts(name: str, tmp_path: Path) -> None:
+    result = scan(_transcript(name, tmp_path))
+    assert result.source_kind == "claude-transcript"
+    assert {f.rule for f in result.findings} == EXPECTED[name]
+    for f in result.findings:
+        assert f.thread_id and name.split("/")[-1].startswith(f.thread_id)
+        assert f.location.line and f.location.line > 1
+
+
+def test_the_killed_tool_use_is_the_finding(tmp_path: Path) -> None:
+    (finding,) = scan(_transcript(KILLED, tmp_path)).findings
+    assert finding.subject == "toolu_mock_0001_41b04c1d" and finding.location.line == 7
+
+
+def test_a_transcript_written_moments_ago_is_not_judged(tmp_path: Path) -> None:
+    assert scan(_transcript(KILLED, tmp_path, age=5)).findings == []
+
+
+def test_every_recorded_transcript_is_covered() -> None:
+    recorded = {
+        str(p.relative_to(RECORDED))
+        for p in RECORDED.rglob("*.jsonl")
+        if not p.name.startswith(("mock_requests", "run.", "resume."))
+    }
+    assert recorded == set(EXPECTED)

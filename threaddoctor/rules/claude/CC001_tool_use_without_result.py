@@ -1,0 +1,91 @@
+"""CC001 claude-tool-use-without-result."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from threaddoctor.findings import Finding, FixSafety, Severity
+from threaddoctor.rules.base import Rule
+from threaddoctor.rules.claude.common import leaf_evidence
+from threaddoctor.rules.files.common import line_evidence
+from threaddoctor.sources.claude.transcript import ClaudeTranscript, Entry
+
+
+def unanswered(src: ClaudeTranscript) -> list[tuple[int, Entry, str, str]]:
+    """(chain index, line, tool_use id, tool name) of every tool_use on the active chain, since its
+    last compaction, that no later line of the chain answers. One API message is split into one
+    assistant line per block, and its results may come in several user lines: any later one counts."""
+    pending: dict[str, tuple[int, Entry, str, str]] = {}
+    for i in range(src.compaction_start(), len(src.chain)):
+        entry = src.chain[i]
+        for tool_use_id in entry.tool_results:
+            pending.pop(tool_use_id, None)
+        for tool_use_id, name in entry.tool_uses:
+            pending[tool_use_id] = (i, entry, tool_use_id, name)
+    return sorted(pending.values(), key=lambda p: p[0])
+
+
+def detect(src: ClaudeTranscript) -> Iterator[Finding]:
+    found = unanswered(src)
+    if src.maybe_live():
+        turn = src.last_prompt_index()  # a running tool of the current turn is not an orphan yet
+        found = [f for f in found if f[0] < turn]
+    for index, entry, tool_use_id, name in found:
+        later = _later_messages(src, index, entry)
+        yield RULE.finding(
+            src,
+            thread_id=src.session_id,
+            subject=tool_use_id,
+            message=_message(entry, tool_use_id, name, later),
+            since=entry.timestamp,
+            evidence=[
+                line_evidence(entry.line, f"{name} tool_use {tool_use_id} without a tool_result", entry.timestamp),
+                *leaf_evidence(src, entry.line),
+            ],
+        )
+
+
+def _later_messages(src: ClaudeTranscript, index: int, entry: Entry) -> int:
+    """Prompts and other assistant messages after the tool_use on the chain: the conversation went on.
+    Later blocks of the same API message and results of its sibling calls do not count."""
+    rest = src.chain[index + 1 :]
+    return sum(1 for e in rest if e.prompt or (e.type == "assistant" and e.message_id != entry.message_id))
+
+
+def _message(entry: Entry, tool_use_id: str, name: str, later: int) -> str:
+    head = f"{name} tool_use {tool_use_id} (line {entry.line}) has no tool_result on the active chain"
+    if later:
+        return (
+            f"{head}, yet {later} message line(s) follow it: every request rebuilt from this chain carries an "
+            "unanswered tool_use, which the API rejects with 400 in Claude Code versions that send it as is"
+        )
+    return (
+        f"{head}: the session ended while the tool ran. Older Claude Code fails every request after resume with "
+        "API 400; 2.1.197 was seen dropping such a call on resume, so the model never learns whether it ran"
+    )
+
+
+RULE = Rule(
+    code="CC001",
+    name="claude-tool-use-without-result",
+    source_kind="claude-transcript",
+    severity=Severity.error,
+    summary="A tool_use on a Claude Code session's active chain has no tool_result",
+    explanation=(
+        "The Messages API requires every tool_use to be answered by a tool_result in the next user message. A "
+        "Claude Code process killed while a tool runs (SIGKILL, a closed terminal, a crash) leaves the tool_use "
+        "line last in the transcript with no result after it. Older versions resume it as is, and every request "
+        'fails with API 400 "tool_use ids were found without tool_result blocks" until the line is removed by '
+        "hand (#473, #2039, #7796). Claude Code 2.1.197 instead drops the orphan on resume and attaches the new "
+        "prompt to its parent, so the session goes on but the model loses the call and never learns whether the "
+        "command ran. The rule rebuilds the chain resume uses (newest leaf, parentUuid back, across compaction "
+        "boundaries) and reports only tool_use blocks on it after the last compaction: an orphan left on a dead "
+        "branch by such a resume is history, not a fault. A transcript written in the last two minutes may "
+        "belong to a running session, and tools of its current turn are not judged. A repair would append a "
+        "user line whose parentUuid is the tool_use line, holding a tool_result with is_error true for each "
+        "unanswered id, which 2.1.197 was recorded accepting."
+    ),
+    fix_safety=FixSafety.none,
+    fix_reason="repairs of Claude Code transcripts (an appended error tool_result) are not applied yet",
+    detect=detect,
+)

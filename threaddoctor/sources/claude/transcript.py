@@ -1,0 +1,275 @@
+"""A Claude Code transcript (`~/.claude/projects/<project>/<session>.jsonl`) as rules see it.
+
+One streaming pass keeps a few small facts per line (uuid, parentUuid, logicalParentUuid, type,
+line number, tool_use and tool_result ids, API-error marks); message bodies are never kept. Then
+the conversation is rebuilt the way resume does it (reference agent-log-formats.md §2.1, checked
+against Claude Code 2.1.197 in fixtures/claude/FINDINGS.md):
+- the newest leaf is the last-written conversation line (user, assistant, system, attachment) of
+  the main chain that no other conversation line names as its parent; file order is not chain
+  order, so "last line of the file" is not enough;
+- from it, `parentUuid` is walked back to a root; a `compact_boundary` (parentUuid null) continues
+  through its `logicalParentUuid`;
+- everything else is off the active chain: dead branches (normal: 2.1.197 re-parents a resumed
+  prompt past an orphan tool_use) or fragments cut off by a link to a uuid never written (#22526).
+Sidechain lines in a main transcript belong to subagents and are left out; a subagent's own file
+(`<session>/subagents/agent-*.jsonl`, every line a sidechain) is read as a transcript of its own.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from threaddoctor.findings import Finding, Location
+from threaddoctor.sources.files.lines import LineReader
+
+# Lines that are links of the conversation chain and may be its leaf. `progress` lines carry uuids
+# too and are followed when a message names one as parent (#37437), but they are never the leaf:
+# older builds hung them off the chain as "parasitic forks" (#35024).
+CONVERSATION = frozenset({"user", "assistant", "system", "attachment"})
+# Bookkeeping lines that can be large (file snapshots) and hold nothing the rules read.
+_SKIP = re.compile(rb'^\s*\{"type":"(?:file-history-snapshot|queue-operation|last-prompt|mode|permission-mode)"')
+_TITLES = {"custom-title": "customTitle", "ai-title": "aiTitle", "summary": "summary"}
+LIVE_WINDOW_SECONDS = 120  # a transcript written this recently may belong to a running Claude Code
+
+
+@dataclass(slots=True)
+class Entry:
+    """The facts of one line that has a uuid."""
+
+    line: int
+    uuid: str
+    type: str
+    parent: str | None = None
+    logical_parent: str | None = None
+    subtype: str | None = None
+    timestamp: str | None = None
+    sidechain: bool = False
+    tool_uses: tuple[tuple[str, str], ...] = ()  # (tool_use id, tool name)
+    tool_results: tuple[str, ...] = ()  # tool_use ids answered
+    message_id: str | None = None
+    api_error: str | None = None  # "529 server_error" on an isApiErrorMessage line
+    prompt: bool = False  # a user line a person (or -p) sent: no tool_result, not isMeta
+
+    @property
+    def up(self) -> str | None:
+        """Where resume goes next: the parent, or across a compact boundary its logical parent."""
+        return self.parent if self.parent is not None else self.logical_parent
+
+    @property
+    def link_field(self) -> str:
+        return "parentUuid" if self.parent is not None else "logicalParentUuid"
+
+    @property
+    def compact_boundary(self) -> bool:
+        return self.type == "system" and self.subtype == "compact_boundary"
+
+
+@dataclass(frozen=True)
+class BrokenLink:
+    entry: Entry
+    target: str  # the uuid named but never written
+    on_chain: bool  # the active chain stops here: resume loses what came before
+    cut_off: int  # conversation lines unreachable from the newest leaf because of this link
+
+
+@dataclass
+class ClaudeTranscript:
+    """A parsed transcript: the source the claude-transcript rules read."""
+
+    path: Path
+    reader: LineReader
+    entries: dict[str, Entry] = field(default_factory=dict)
+    session_id: str | None = None
+    version: str | None = None
+    titles: dict[str, str] = field(default_factory=dict)  # kind -> the last title of that kind
+    subagent: bool = False
+    duplicates: int = 0
+    records: int = 0
+    leaf: Entry | None = None
+    chain: list[Entry] = field(default_factory=list)  # root first, the newest leaf last
+    broken: list[BrokenLink] = field(default_factory=list)
+    unreachable: int = 0  # conversation lines not connected to the active chain at all
+
+    kinds = ("claude-transcript", "jsonl")
+
+    @property
+    def label(self) -> str:
+        return str(self.path)
+
+    @property
+    def description(self) -> str:
+        parts = ["Claude Code subagent transcript" if self.subagent else "Claude Code transcript"]
+        if self.version:
+            parts.append(f"cli {self.version}")
+        parts.append(f"{len(self.chain)} of {len(self.main())} lines on the active chain")
+        if self.duplicates:
+            parts.append(f"{self.duplicates} repeated uuid(s)")
+        return ", ".join(parts)
+
+    def uncertain(self) -> str | None:
+        return None
+
+    def thread_title(self, thread_id: str) -> str | None:
+        if thread_id != self.session_id:
+            return None
+        return next((self.titles[k] for k in _TITLES if k in self.titles), None)  # a custom title first
+
+    def events_decoded(self) -> int:
+        return self.records
+
+    def close(self) -> None:
+        return None
+
+    def maybe_live(self) -> bool:
+        """Written moments ago: Claude Code may still be working in this session."""
+        try:
+            return time.time() - os.stat(self.path).st_mtime < LIVE_WINDOW_SECONDS
+        except OSError:
+            return False
+
+    def locate(self, finding: Finding) -> Location:
+        line = next((e.key.get("line") for e in finding.evidence if e.key and "line" in e.key), None)
+        parts = ["thread", finding.thread_id] if finding.thread_id else []
+        if finding.subject:
+            parts += ["item", finding.subject]
+        return Location(path=self.label, line=line, logical="/".join(parts) or "file")
+
+    # ---- the conversation, as resume rebuilds it ----------------------------------------------
+    def main(self) -> list[Entry]:
+        """Lines of this transcript's own conversation (a subagent file's sidechain is its own)."""
+        return [e for e in self.entries.values() if self.subagent or not e.sidechain]
+
+    def compaction_start(self) -> int:
+        """Index in `chain` of its last compact boundary (0 without one). The next request is built
+        from here on: what came before reaches the model only through the compaction summary."""
+        return max((i for i, e in enumerate(self.chain) if e.compact_boundary), default=0)
+
+    def last_prompt_index(self) -> int:
+        """Index in `chain` of the last prompt, -1 without one: where the current turn began."""
+        return max((i for i, e in enumerate(self.chain) if e.prompt), default=-1)
+
+    # ---- reading ---------------------------------------------------------------------------
+    def read(self) -> ClaudeTranscript:
+        for lineno, raw in self.reader.raw():
+            self.records += 1
+            if _SKIP.match(raw, 0, 80):
+                continue
+            record = self.reader.parse(lineno, raw)
+            if record is not None:
+                self._note(lineno, record)
+        self._link()
+        return self
+
+    def _note(self, lineno: int, r: dict[str, Any]) -> None:
+        rtype = r.get("type")
+        if rtype in _TITLES and isinstance(r.get(_TITLES[rtype]), str):
+            self.titles[rtype] = r[_TITLES[rtype]][:200]
+        self.session_id = self.session_id or _str(r.get("sessionId"))
+        self.version = _str(r.get("version")) or self.version  # the newest writer: resume may upgrade
+        uuid = r.get("uuid")
+        if not isinstance(uuid, str) or not isinstance(rtype, str):
+            return
+        if uuid in self.entries:
+            # Re-appended copies (#56196, #66947) are common and mostly identical: the FIRST line
+            # written with a uuid is kept, so evidence points at the original write.
+            self.duplicates += 1
+            return
+        self.entries[uuid] = _entry(lineno, uuid, rtype, r)
+
+    def _link(self) -> None:
+        main = self.main()
+        if not main and self.entries:  # every line a sidechain: a subagent's own transcript
+            self.subagent, main = True, list(self.entries.values())
+        self.leaf = _newest_leaf(main)
+        self.chain = self._walk(self.leaf) if self.leaf else []
+        terminals = self._terminals(main)
+        active = terminals.get(self.chain[0].uuid) if self.chain else None
+        talk = [e for e in main if e.type in CONVERSATION]
+        self.unreachable = sum(1 for e in talk if terminals[e.uuid] != active)
+        for e in main:
+            target = e.up
+            if target is not None and target not in self.entries:
+                self.broken.append(self._broken(e, target, active, terminals, talk))
+
+    def _walk(self, leaf: Entry) -> list[Entry]:
+        chain, seen = [leaf], {leaf.uuid}
+        while (up := chain[-1].up) is not None and up in self.entries and up not in seen:
+            chain.append(self.entries[up])
+            seen.add(up)
+        chain.reverse()
+        return chain
+
+    def _terminals(self, entries: list[Entry]) -> dict[str, str]:
+        """uuid -> where walking up from it ends: a root, a line whose link is broken, or a cycle.
+        Lines sharing the active chain's terminal are on it or on a dead branch off it."""
+        terminal: dict[str, str] = {}
+        for entry in entries:
+            path, on_path, cur = [], set(), entry.uuid
+            while cur not in terminal:
+                path.append(cur)
+                on_path.add(cur)
+                up = self.entries[cur].up
+                if up is None or up not in self.entries or up in on_path:
+                    terminal[cur] = cur
+                    break
+                cur = up
+            for uuid in path:
+                terminal[uuid] = terminal[cur]
+        return terminal
+
+    def _broken(
+        self, e: Entry, target: str, active: str | None, terminals: dict[str, str], talk: list[Entry]
+    ) -> BrokenLink:
+        if e.uuid == active:
+            # the chain stops here: everything hanging from a real root elsewhere is lost to resume
+            cut = sum(1 for t in talk if terminals[t.uuid] != active and self.entries[terminals[t.uuid]].up is None)
+            return BrokenLink(e, target, True, cut)
+        return BrokenLink(e, target, False, sum(1 for t in talk if terminals[t.uuid] == e.uuid))
+
+
+def _newest_leaf(main: list[Entry]) -> Entry | None:
+    talk = [e for e in main if e.type in CONVERSATION]
+    children = {e.up for e in talk}
+    leaves = [e for e in talk if e.uuid not in children]
+    pool = leaves or talk  # a cycle leaves no childless line: fall back to the last one written
+    return max(pool, key=lambda e: e.line, default=None)
+
+
+def _entry(lineno: int, uuid: str, rtype: str, r: dict[str, Any]) -> Entry:
+    message = r.get("message") if isinstance(r.get("message"), dict) else {}
+    content = message.get("content")
+    blocks = [b for b in content if isinstance(b, dict)] if isinstance(content, list) else []
+    results = tuple(b["tool_use_id"] for b in blocks if b.get("type") == "tool_result" and _str(b.get("tool_use_id")))
+    entry = Entry(
+        line=lineno,
+        uuid=uuid,
+        type=rtype,
+        parent=_str(r.get("parentUuid")),
+        logical_parent=_str(r.get("logicalParentUuid")),
+        subtype=_str(r.get("subtype")),
+        timestamp=_str(r.get("timestamp")),
+        sidechain=r.get("isSidechain") is True,
+        tool_results=results,
+        message_id=_str(message.get("id")),
+        prompt=rtype == "user" and not results and not r.get("isMeta"),
+    )
+    if rtype == "assistant":
+        entry.tool_uses = tuple(
+            (b["id"], str(b.get("name") or "tool")) for b in blocks if b.get("type") == "tool_use" and _str(b.get("id"))
+        )
+        if r.get("isApiErrorMessage") is True:
+            entry.api_error = " ".join(str(x) for x in (r.get("apiErrorStatus"), r.get("error")) if x) or "error"
+    return entry
+
+
+def _str(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def open_transcript(path: Path) -> ClaudeTranscript:
+    return ClaudeTranscript(path=Path(path), reader=LineReader(Path(path))).read()
