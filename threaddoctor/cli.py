@@ -19,10 +19,12 @@ from threaddoctor.engine import scan as run_scan
 from threaddoctor.errors import InputError, ThreadDoctorError
 from threaddoctor.findings import Severity
 from threaddoctor.fix import run as fix_run
+from threaddoctor.fix.files import FileFixReport, repair_file, undo_file
 from threaddoctor.fix.plan import Selection
 from threaddoctor.report import fix_text, json_report, outputs, text
 from threaddoctor.rules import all_rules, get_rule
 from threaddoctor.rules.selection import select_rules, split_patterns
+from threaddoctor.sources.detect import kind_of
 from threaddoctor.sources.locations import discover, places
 from threaddoctor.sources.t3code import export as t3_export
 from threaddoctor.sources.t3code.locate import candidate_paths, default_database
@@ -275,16 +277,38 @@ def fix_command(
     selection = Selection(unsafe=unsafe_fixes, threads=split_patterns(thread))
     try:
         target = _resolve_path(path, example=False)
-        run = fix_run.dry_run if dry_run else fix_run.fix
-        report = run(target, select=select, ignore=ignore, selection=selection)
+        kind = kind_of(target)
+        if kind not in ("t3code-db", "t3code-export"):
+            file_report = repair_file(target, kind, select, ignore, selection, dry_run=dry_run)
+        else:
+            run = fix_run.dry_run if dry_run else fix_run.fix
+            report = run(target, select=select, ignore=ignore, selection=selection)
     except ThreadDoctorError as e:
         raise fail(str(e)) from None
+    except OSError as e:
+        raise fail(f"{e.filename}: cannot write ({e.strerror}); nothing was changed") from None
+    if kind not in ("t3code-db", "t3code-export"):
+        _render_file_fix(file_report, fmt)
+        raise typer.Exit(
+            Exit.ERROR
+            if file_report.problems
+            else Exit.FINDINGS
+            if [f for f in (file_report.findings if dry_run else file_report.after) if f.severity is not Severity.info]
+            else Exit.CLEAN
+        )
     if fmt is Format.json:
         out.print(json_report.dumps(json_report.fix_document(report)), markup=False, soft_wrap=True)
     else:
         fix_text.render_fix(report, out)
     remaining = report.findings if dry_run or report.outcome is None else report.outcome.after
     raise typer.Exit(Exit.FINDINGS if remaining else Exit.CLEAN)
+
+
+def _render_file_fix(report: FileFixReport, fmt: Format) -> None:
+    if fmt is Format.json:
+        out.print(json_report.dumps(report.model_dump(mode="json")), markup=False, soft_wrap=True)
+    else:
+        fix_text.render_file_fix(report, out)
 
 
 @app.command("undo")
@@ -296,7 +320,17 @@ def undo_command(
 ) -> None:
     """Revert the last repair, or a named one, while the app has not yet run on the database."""
     try:
-        report = fix_run.undo(_resolve_path(path, example=False), repair)
+        target = _resolve_path(path, example=False)
+        if kind_of(target) not in ("t3code-db", "t3code-export"):
+            entry = undo_file(target, repair)
+            out.print(
+                f"Undid repair {entry.repair_id}: {target} is again as it was (the repaired copy is gone; "
+                f"the original stays at {entry.backup}).",
+                markup=False,
+                soft_wrap=True,
+            )
+            return
+        report = fix_run.undo(target, repair)
     except ThreadDoctorError as e:
         raise fail(str(e)) from None
     fix_text.render_undo(report, out)

@@ -66,10 +66,18 @@ class RowChange(_Frozen):
     after: dict[str, Any] | None = None
 
 
+class AppendRecord(_Frozen):
+    """A record appended to a log file (a Codex rollout, a Claude Code transcript, a ConnectOnion
+    session file), in that format's own vocabulary. History already in the file is never edited."""
+
+    action: Literal["append-record"] = "append-record"
+    record: dict[str, Any]
+
+
 class RepairPlan(_Frozen):
     safety: FixSafety
     summary: str
-    steps: list[PlannedEvent | RowChange] = Field(default_factory=list)
+    steps: list[PlannedEvent | RowChange | AppendRecord] = Field(default_factory=list)
 
 
 class Location(_Frozen):

@@ -143,3 +143,32 @@ def render_undo(report: UndoReport, console: Console) -> None:
         )
     )
     console.print(Text(f"Backup taken before the undo: {report.backup}"))
+
+
+def render_file_fix(report, console: Console) -> None:  # FileFixReport
+    dry = report.mode == "dry-run"
+    console.print(Text(f"{report.source}  [{report.kind}]", style="dim"))
+    if not report.appended:
+        console.print(
+            Text(
+                "Nothing to repair." if not report.findings else "Nothing selected can be repaired.",
+                style="bold green" if not report.findings else "bold",
+            )
+        )
+        return
+    for f in report.repaired:
+        console.print(Text(f"repairs {f.rule} {f.name}: {f.repair.summary if f.repair else ''}"))
+    for record in report.appended:
+        console.print(Padding(Text(f"+ append line: {_j(record)}", style="green"), (0, 0, 0, 2), expand=False))
+    if report.problems:
+        console.print(Text("This repair is refused: " + "; ".join(report.problems), style="bold red"))
+        return
+    verb = "Would append" if dry else "Appended"
+    console.print(
+        Text(f"{verb} {len(report.appended)} record(s); {len(report.repaired)} finding(s) repaired.", style="bold")
+    )
+    if dry:
+        console.print(Text("Dry run: nothing was written.", style="dim"))
+    else:
+        console.print(Text(f"Backup of the original: {report.backup}"))
+        console.print(Text(f"To revert: threaddoctor undo {report.source} --repair {report.repair_id}"))

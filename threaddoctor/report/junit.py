@@ -13,7 +13,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 
 from threaddoctor.engine import ScanResult
-from threaddoctor.findings import EvidenceItem, Finding, PlannedEvent, RowChange
+from threaddoctor.findings import AppendRecord, EvidenceItem, Finding, PlannedEvent, RowChange
 from threaddoctor.report.sarif import relative_path
 from threaddoctor.rules.base import Rule
 
@@ -45,7 +45,10 @@ def _evidence_line(e: EvidenceItem) -> str:
     return f"{head}: {e.description}"
 
 
-def _step_line(step: PlannedEvent | RowChange) -> str:
+def _step_line(step: PlannedEvent | RowChange | AppendRecord) -> str:
+    if isinstance(step, AppendRecord):
+        body = json.dumps(step.record, separators=(",", ":"), ensure_ascii=False)
+        return f"+ append line: {body if len(body) <= 200 else body[:200] + '...'}"
     if isinstance(step, PlannedEvent):
         body = json.dumps(step.payload, separators=(",", ":"), ensure_ascii=False)
         return f"+ append {step.event_type}: {body if len(body) <= 200 else body[:200] + '...'}"

@@ -12,7 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from threaddoctor.engine import ScanResult
-from threaddoctor.findings import EvidenceItem, Finding, PlannedEvent, RowChange, Severity
+from threaddoctor.findings import AppendRecord, EvidenceItem, Finding, PlannedEvent, RowChange, Severity
 from threaddoctor.rules.base import Rule
 
 SEVERITY_STYLE = {Severity.error: "bold red", Severity.warning: "yellow", Severity.info: "cyan"}
@@ -38,7 +38,10 @@ def _evidence_line(e: EvidenceItem) -> Text:
     return t
 
 
-def _step_line(step: PlannedEvent | RowChange) -> Text:
+def _step_line(step: PlannedEvent | RowChange | AppendRecord) -> Text:
+    if isinstance(step, AppendRecord):
+        body = json.dumps(step.record, separators=(",", ":"), ensure_ascii=False)
+        return Text(f"+ append line: {body if len(body) <= 200 else body[:200] + '...'}", style="green")
     if isinstance(step, PlannedEvent):
         body = json.dumps(step.payload, separators=(",", ":"))
         short = body if len(body) <= 200 else body[:200] + "..."

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 
-from threaddoctor.findings import Finding, FixSafety, Severity
+from threaddoctor.findings import AppendRecord, Finding, FixSafety, RepairPlan, Severity
 from threaddoctor.rules.base import Rule
 from threaddoctor.rules.claude.common import leaf_evidence
 from threaddoctor.rules.files.common import line_evidence
 from threaddoctor.sources.claude.transcript import ClaudeTranscript, Entry
+from threaddoctor.sources.files.lines import read_record
+from threaddoctor.sources.t3code.vocabulary import iso_now
 
 
 def unanswered(src: ClaudeTranscript) -> list[tuple[int, Entry, str, str]]:
@@ -30,6 +33,9 @@ def detect(src: ClaudeTranscript) -> Iterator[Finding]:
     if src.maybe_live():
         turn = src.last_prompt_index()  # a running tool of the current turn is not an orphan yet
         found = [f for f in found if f[0] < turn]
+    # Only orphans at the end of the chain can be answered by appending; one line answers them all.
+    tail = [f for f in found if not _later_messages(src, f[0], f[1])]
+    repair = _repair(src, [f[2] for f in tail]) if tail else None
     for index, entry, tool_use_id, name in found:
         later = _later_messages(src, index, entry)
         yield RULE.finding(
@@ -42,7 +48,42 @@ def detect(src: ClaudeTranscript) -> Iterator[Finding]:
                 line_evidence(entry.line, f"{name} tool_use {tool_use_id} without a tool_result", entry.timestamp),
                 *leaf_evidence(src, entry.line),
             ],
+            repair=None if later else repair,
         )
+
+
+_ENVELOPE = ("isSidechain", "userType", "entrypoint", "cwd", "sessionId", "version", "gitBranch")
+RESULT_TEXT = (
+    "The tool did not finish: Claude Code stopped while it ran, so its result and effects are unknown. "
+    "(Recorded by threaddoctor so that the session can be resumed.)"
+)
+
+
+def _repair(src: ClaudeTranscript, tool_use_ids: list[str]) -> RepairPlan:
+    """A user line answering the orphans with error results, parented on the chain's last line and
+    wearing its envelope: the shape Claude Code 2.1.197 accepted on resume (fixtures/claude)."""
+    leaf = src.chain[-1]
+    around = read_record(src.path, leaf.line)
+    record = {
+        "parentUuid": leaf.uuid,
+        **{k: around[k] for k in _ENVELOPE if k in around},
+        "type": "user",
+        "message": {
+            "role": "user",
+            "content": [
+                {"type": "tool_result", "tool_use_id": t, "is_error": True, "content": RESULT_TEXT}
+                for t in tool_use_ids
+            ],
+        },
+        "uuid": str(uuid.uuid4()),
+        "timestamp": iso_now(),
+    }
+    return RepairPlan(
+        safety=FixSafety.safe,
+        summary=f"append a user line with an error tool_result for {len(tool_use_ids)} unanswered "
+        "tool_use(s), as the CLI writes when a tool is rejected",
+        steps=[AppendRecord(record=record)],
+    )
 
 
 def _later_messages(src: ClaudeTranscript, index: int, entry: Entry) -> int:
@@ -81,11 +122,14 @@ RULE = Rule(
         "command ran. The rule rebuilds the chain resume uses (newest leaf, parentUuid back, across compaction "
         "boundaries) and reports only tool_use blocks on it after the last compaction: an orphan left on a dead "
         "branch by such a resume is history, not a fault. A transcript written in the last two minutes may "
-        "belong to a running session, and tools of its current turn are not judged. A repair would append a "
-        "user line whose parentUuid is the tool_use line, holding a tool_result with is_error true for each "
-        "unanswered id, which 2.1.197 was recorded accepting."
+        "belong to a running session, and tools of its current turn are not judged. When the orphans end the "
+        "chain, the repair appends a user line whose parentUuid is the chain's last line, holding a tool_result "
+        "with is_error true for each unanswered id, which 2.1.197 was recorded accepting; orphans followed by "
+        "more conversation are only reported."
     ),
-    fix_safety=FixSafety.none,
-    fix_reason="repairs of Claude Code transcripts (an appended error tool_result) are not applied yet",
+    fix_safety=FixSafety.safe,
+    fix_reason="when the orphans end the chain, an appended error tool_result is what the CLI itself writes for "
+    "a rejected tool, and 2.1.197 resumes it; orphans followed by more conversation are only reported, because "
+    "answering them would mean editing history",
     detect=detect,
 )

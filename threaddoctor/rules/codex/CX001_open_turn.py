@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
-from threaddoctor.findings import Finding, FixSafety, Severity
+from threaddoctor.findings import AppendRecord, Finding, FixSafety, RepairPlan, Severity
 from threaddoctor.rules.base import Rule
 from threaddoctor.rules.files.common import line_evidence
 from threaddoctor.sources.codex.rollout import CodexRollout
+from threaddoctor.sources.t3code.vocabulary import format_time
 
 
 def detect(src: CodexRollout) -> Iterator[Finding]:
@@ -27,7 +30,22 @@ def detect(src: CodexRollout) -> Iterator[Finding]:
         since=turn.started_at or None,
         evidence=[line_evidence(turn.line, "task_started with no terminal record after it", turn.started_at)]
         + [line_evidence(c.line, f"{c.kind} {c.name} ({c.call_id}) without output") for c in pending[:3]],
+        repair=RepairPlan(
+            safety=FixSafety.safe,
+            summary="append the turn_aborted record (reason interrupted) that Codex writes when a turn is stopped",
+            steps=[AppendRecord(record=_turn_aborted(src, turn.turn_id))],
+        ),
     )
+
+
+def _turn_aborted(src: CodexRollout, turn_id: str | None) -> dict:
+    """The record Codex writes for an interrupted turn (seen from codex-cli 0.169.0), envelope and all."""
+    now = time.time()
+    record: dict = {"timestamp": format_time(datetime.fromtimestamp(now, UTC))}
+    if src.history_mode == "paginated" and src.next_ordinal is not None:
+        record["ordinal"] = src.next_ordinal
+    payload = {"type": "turn_aborted", "turn_id": turn_id, "reason": "interrupted", "completed_at": int(now)}
+    return record | {"type": "event_msg", "payload": {k: v for k, v in payload.items() if v is not None}}
 
 
 RULE = Rule(
@@ -43,9 +61,12 @@ RULE = Rule(
         "#15849, #33153). The rule replays the rollout with Codex's own turn-lifecycle rules, so a turn that a "
         "later task_started finished is not reported, and rollouts of older versions that never wrote turn "
         "markers are left alone. A rollout written in the last two minutes may belong to a running Codex and is "
-        "not judged."
+        "not judged. The repair appends the record Codex itself writes when a turn is stopped: an event_msg "
+        "turn_aborted with reason interrupted for that turn (with the next ordinal in paginated files), after "
+        "which resume treats the turn as ended."
     ),
-    fix_safety=FixSafety.none,
-    fix_reason="repairs of rollouts (an appended turn_aborted) are not applied yet; the finding says what to append",
+    fix_safety=FixSafety.safe,
+    fix_reason="an appended turn_aborted is what Codex writes on Ctrl-C; history is untouched and undo restores the "
+    "file while Codex has not written to it",
     detect=detect,
 )

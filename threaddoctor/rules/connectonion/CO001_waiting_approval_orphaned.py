@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 from threaddoctor.findings import Finding, FixSafety, Severity
 from threaddoctor.rules.base import Rule
+from threaddoctor.rules.connectonion.common import interrupted
 from threaddoctor.rules.files.common import line_evidence
 from threaddoctor.sources.connectonion.sessions import (
     APPROVAL_ORPHANED_AFTER,
@@ -39,6 +40,7 @@ def detect(src: ConnectOnionSessions) -> Iterator[Finding]:
                 line_evidence(rec.line, f"newest record: waiting_approval checkpoint for {name}", iso(rec.at)),
                 line_evidence(s.first_line, f"first record of the session ({s.statuses[0]})"),
             ],
+            repair=interrupted(src, rec.line),
         )
 
 
@@ -72,7 +74,8 @@ RULE = Rule(
         "has dropped the session from its registry, as an error. A repair would append a newer record of the "
         'session with status "interrupted", as the host does itself at startup since #554.'
     ),
-    fix_safety=FixSafety.none,
-    fix_reason="repairs of ConnectOnion session files (an appended newer record) are not applied yet",
+    fix_safety=FixSafety.safe,
+    fix_reason="a newer interrupted record is what the host writes for such sessions when it restarts; the "
+    "file is append-only, last entry wins, and undo restores it while the host has not written since",
     detect=detect,
 )

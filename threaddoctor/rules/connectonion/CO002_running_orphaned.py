@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 from threaddoctor.findings import Finding, FixSafety, Severity
 from threaddoctor.rules.base import Rule
+from threaddoctor.rules.connectonion.common import interrupted
 from threaddoctor.rules.files.common import line_evidence
 from threaddoctor.sources.connectonion.sessions import HOST_FORGETS_AFTER, ConnectOnionSessions, duration, iso
 
@@ -30,6 +31,7 @@ def detect(src: ConnectOnionSessions) -> Iterator[Finding]:
                 ),
                 line_evidence(s.first_line, f"first record of the session ({s.statuses[0]})"),
             ],
+            repair=interrupted(src, rec.line),
         )
 
 
@@ -50,7 +52,8 @@ RULE = Rule(
         'not recorded. A repair would append a newer record of the session with status "interrupted", as the '
         "host does itself when it restarts."
     ),
-    fix_safety=FixSafety.none,
-    fix_reason="repairs of ConnectOnion session files (an appended newer record) are not applied yet",
+    fix_safety=FixSafety.safe,
+    fix_reason="a newer interrupted record is what the host writes for such sessions when it restarts; the "
+    "file is append-only, last entry wins, and undo restores it while the host has not written since",
     detect=detect,
 )

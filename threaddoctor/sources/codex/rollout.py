@@ -133,6 +133,7 @@ class CodexRollout:
     last_timestamp: str | None = None
     records: int = 0
     current: int | None = None  # index of the open turn
+    next_ordinal: int | None = None  # what an appended record's ordinal must be (paginated files)
 
     kinds = ("codex-rollout", "jsonl")
 
@@ -192,6 +193,7 @@ class CodexRollout:
                 lines = enumerate(chunk.splitlines(keepends=True), first)
                 for lineno, raw in self.reader.checked(lines):
                     expected = self._line(lineno, raw, expected)
+        self.next_ordinal = expected
         return self
 
     @staticmethod

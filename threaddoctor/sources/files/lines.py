@@ -140,3 +140,12 @@ def first_record(path: Path, limit: int = 5) -> dict | None:
     except (OSError, EOFError):
         return None
     return None
+
+
+def read_record(path: Path, lineno: int) -> dict:
+    """The JSON record on one line (for building a repair from the line it answers)."""
+    with open_log(path) as f:
+        for n, line in enumerate(f, 1):
+            if n == lineno:
+                return json.loads(line.removeprefix(BOM))
+    raise InputError(f"{path}: no line {lineno}")

@@ -1,0 +1,124 @@
+"""Repairs of log files: appended records, verified on a copy, swapped in atomically, undoable."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from tests.case_runner import build, load_cases
+from threaddoctor import all_rules, get_rule, scan
+from threaddoctor.cli import app
+from threaddoctor.findings import FixSafety
+from threaddoctor.fix.files import FileRefused, repair_file, undo_file
+from threaddoctor.sources.detect import kind_of
+
+runner = CliRunner()
+
+
+@pytest.fixture(autouse=True)
+def state_home(tmp_path, monkeypatch):
+    monkeypatch.setenv("THREADDOCTOR_HOME", str(tmp_path / "state"))
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+REPAIRABLE = [
+    pytest.param(c, id=f"{c.rule}-{c.name}")
+    for c in load_cases()
+    if c.source != "t3code"
+    and c.kind == "positive"
+    and c.fix
+    and get_rule(c.rule).fix_safety != FixSafety.none
+    and c.options.get("age_seconds", 3600) >= 120  # live files are refused: test_a_live_file_is_not_touched
+]
+LIVE = [
+    c
+    for c in load_cases()
+    if c.source != "t3code"
+    and c.kind == "positive"
+    and c.fix
+    and c.options.get("age_seconds", 3600) < 120
+    and get_rule(c.rule).fix_safety != FixSafety.none
+]
+
+
+@pytest.mark.parametrize("case", REPAIRABLE)
+def test_every_log_repair_rescans_clean_and_undoes(case, tmp_path) -> None:
+    log = build(case, "file", tmp_path / "log.jsonl").path
+    original, kind = _digest(log), kind_of(log)
+    before = {f.entity for f in scan(log).findings}
+    dry = repair_file(log, kind, select=[case.rule], dry_run=True)
+    assert dry.appended and not dry.problems and _digest(log) == original  # the dry run wrote nothing
+    report = repair_file(log, kind, select=[case.rule])
+    assert report.repair_id and not report.problems
+    assert log.read_bytes().startswith(Path(report.backup).read_bytes())  # history kept, records appended
+    assert scan(log, select=[case.rule]).findings == []
+    assert {f.entity for f in scan(log).findings} <= before
+    os.utime(log, (time.time() - 3600, time.time() - 3600))
+    assert repair_file(log, kind, select=[case.rule]).repair_id is None  # a second run has nothing to do
+    undo_file(log)
+    assert _digest(log) == original
+
+
+def test_every_log_rule_with_a_repair_has_a_case() -> None:
+    covered = {p.values[0].rule for p in REPAIRABLE}
+    assert covered == {r.code for r in all_rules() if r.fix_safety != FixSafety.none and r.source_kind != "t3code"}
+
+
+@pytest.mark.parametrize("case", [pytest.param(c, id=f"{c.rule}-{c.name}") for c in LIVE])
+def test_a_live_file_is_not_touched(case, tmp_path) -> None:
+    """Files written moments ago (a busy host's session file, a running Claude session) may be
+    appended to by the agent at any time: found, reported, never written."""
+    log = build(case, "file", tmp_path / "log.jsonl").path
+    original = _digest(log)
+    assert scan(log, select=[case.rule]).findings
+    with pytest.raises(FileRefused, match="may still be using it"):
+        repair_file(log, kind_of(log), select=[case.rule])
+    result = runner.invoke(app, ["fix", str(log), "--select", case.rule])
+    assert result.exit_code == 2 and "may still be using it" in result.output
+    assert _digest(log) == original and not any(p.name.startswith(".") for p in log.parent.iterdir())
+
+
+def test_live_cases_exist() -> None:
+    assert {c.rule for c in LIVE} >= {"CO001"}
+
+
+def test_undo_refused_after_the_agent_wrote_again(tmp_path) -> None:
+    case = next(p.values[0] for p in REPAIRABLE if p.values[0].rule == "CX001")
+    log = build(case, "file", tmp_path / "log.jsonl").path
+    repair_file(log, kind_of(log), select=["CX001"])
+    with log.open("ab") as f:
+        f.write(b'{"timestamp":"2026-05-24T22:00:00.000Z","type":"event_msg","payload":{"type":"task_started"}}\n')
+    result = runner.invoke(app, ["undo", str(log)])
+    assert result.exit_code == 2 and "written to since repair" in result.output
+
+
+def test_cli_fix_and_undo_a_codex_rollout(tmp_path) -> None:
+    case = next(p.values[0] for p in REPAIRABLE if p.values[0].rule == "CX001")
+    log = build(case, "file", tmp_path / "log.jsonl").path
+    original = _digest(log)
+    dry = runner.invoke(app, ["fix", str(log), "--dry-run"])
+    assert dry.exit_code == 1 and '"turn_aborted"' in dry.output and "Dry run: nothing was written." in dry.output
+    done = runner.invoke(app, ["fix", str(log)])
+    assert done.exit_code in (0, 1) and "Appended 1 record(s)" in done.output, done.output
+    assert not any(p.name.startswith(".") for p in log.parent.iterdir())  # no temporary file left
+    assert not list(log.parent.glob("*.threaddoctor*"))  # backups live in the state directory
+    assert runner.invoke(app, ["undo", str(log)]).exit_code == 0
+    assert _digest(log) == original
+
+
+REPORT_ONLY = [pytest.param(c, id=f"{c.rule}-{c.name}") for c in load_cases() if c.source != "t3code" and not c.fix]
+
+
+@pytest.mark.parametrize("case", REPORT_ONLY)
+def test_log_cases_marked_without_repair_propose_none(case, tmp_path) -> None:
+    log = build(case, "file", tmp_path / "log.jsonl").path
+    findings = scan(log, select=[case.rule]).findings
+    assert findings and all(f.repair is None for f in findings)
