@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import time
 from pathlib import Path
 
@@ -122,3 +123,28 @@ def test_log_cases_marked_without_repair_propose_none(case, tmp_path) -> None:
     log = build(case, "file", tmp_path / "log.jsonl").path
     findings = scan(log, select=[case.rule]).findings
     assert findings and all(f.repair is None for f in findings)
+
+
+CLAUDE = Path(__file__).resolve().parents[1] / "fixtures" / "claude" / "recorded"
+
+
+@pytest.mark.parametrize("scenario", ["kill_during_tool", "interactive_kill_during_tool"])
+def test_repaired_real_transcript_answers_every_tool_use_on_its_chain(scenario, tmp_path) -> None:
+    """Transcripts the real CLI left after a SIGKILL during Bash: after the repair, walking the
+    chain resume uses from the newest leaf finds a tool_result for every tool_use."""
+    from threaddoctor.sources.claude.transcript import open_transcript
+
+    (recorded,) = [p for p in (CLAUDE / scenario).glob("*.jsonl") if re.fullmatch(r"[0-9a-f-]{36}", p.stem)]
+    log = tmp_path / recorded.name
+    log.write_bytes(recorded.read_bytes())
+    os.utime(log, (time.time() - 3600, time.time() - 3600))
+    assert {f.rule for f in scan(log).findings} == {"CC001"}
+    repair_file(log, kind_of(log))
+    transcript = open_transcript(log)
+    answered: set[str] = set()
+    for entry in reversed(transcript.chain):  # from the leaf back: results come after their tool_use
+        answered.update(entry.tool_results)
+        for tool_use_id, _ in entry.tool_uses:
+            assert tool_use_id in answered, f"{tool_use_id} on line {entry.line} has no tool_result after it"
+    assert any(e.tool_uses for e in transcript.chain)
+    assert scan(log).findings == []
