@@ -57,6 +57,10 @@ EXPECTED: dict[str, set[str]] = {
     # SIGKILL of the interactive CLI while Bash ran: as in -p; the resume dropped the orphan.
     "interactive_kill_during_tool/6968bfe8-bd70-4b27-888d-f350f22bf105.jsonl": {"CC001"},
     "interactive_kill_during_tool/6968bfe8-bd70-4b27-888d-f350f22bf105.after_resume.jsonl": set(),
+    # threaddoctor's own repair, then a real `claude --resume` against a strict mock (it was accepted)
+    "resume_after_threaddoctor/41269efa-1b28-4bea-b6fc-3489bb1f4c5f.before_fix.jsonl": {"CC001"},
+    "resume_after_threaddoctor/41269efa-1b28-4bea-b6fc-3489bb1f4c5f.after_fix.jsonl": set(),
+    "resume_after_threaddoctor/41269efa-1b28-4bea-b6fc-3489bb1f4c5f.after_resume.jsonl": set(),
 }
 
 

@@ -17,14 +17,12 @@ Sidechain lines in a main transcript belong to subagents and are left out; a sub
 
 from __future__ import annotations
 
-import os
 import re
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from threaddoctor.findings import Finding, Location
+from threaddoctor.sources.files.base import LogSource
 from threaddoctor.sources.files.lines import LineReader
 
 # Lines that are links of the conversation chain and may be its leaf. `progress` lines carry uuids
@@ -78,7 +76,7 @@ class BrokenLink:
 
 
 @dataclass
-class ClaudeTranscript:
+class ClaudeTranscript(LogSource):
     """A parsed transcript: the source the claude-transcript rules read."""
 
     path: Path
@@ -98,10 +96,6 @@ class ClaudeTranscript:
     kinds = ("claude-transcript", "jsonl")
 
     @property
-    def label(self) -> str:
-        return str(self.path)
-
-    @property
     def description(self) -> str:
         parts = ["Claude Code subagent transcript" if self.subagent else "Claude Code transcript"]
         if self.version:
@@ -111,33 +105,10 @@ class ClaudeTranscript:
             parts.append(f"{self.duplicates} repeated uuid(s)")
         return ", ".join(parts)
 
-    def uncertain(self) -> str | None:
-        return None
-
     def thread_title(self, thread_id: str) -> str | None:
         if thread_id != self.session_id:
             return None
         return next((self.titles[k] for k in _TITLES if k in self.titles), None)  # a custom title first
-
-    def events_decoded(self) -> int:
-        return self.records
-
-    def close(self) -> None:
-        return None
-
-    def maybe_live(self) -> bool:
-        """Written moments ago: Claude Code may still be working in this session."""
-        try:
-            return time.time() - os.stat(self.path).st_mtime < LIVE_WINDOW_SECONDS
-        except OSError:
-            return False
-
-    def locate(self, finding: Finding) -> Location:
-        line = next((e.key.get("line") for e in finding.evidence if e.key and "line" in e.key), None)
-        parts = ["thread", finding.thread_id] if finding.thread_id else []
-        if finding.subject:
-            parts += ["item", finding.subject]
-        return Location(path=self.label, line=line, logical="/".join(parts) or "file")
 
     # ---- the conversation, as resume rebuilds it ----------------------------------------------
     def main(self) -> list[Entry]:

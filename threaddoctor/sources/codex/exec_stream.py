@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from threaddoctor.findings import Finding, Location
+from threaddoctor.sources.files.base import LogSource
 from threaddoctor.sources.files.lines import LineReader
 
 RECONNECT = re.compile(r"^Reconnecting\.\.\.\s*(\d+)/(\d+)")
@@ -48,7 +48,7 @@ class ExecTurn:
 
 
 @dataclass
-class CodexExecStream:
+class CodexExecStream(LogSource):
     path: Path
     reader: LineReader
     thread_id: str | None = None
@@ -58,31 +58,8 @@ class CodexExecStream:
     kinds = ("codex-exec", "jsonl")
 
     @property
-    def label(self) -> str:
-        return str(self.path)
-
-    @property
     def description(self) -> str:
         return f"codex exec --json stream, {len(self.turns)} turn(s)"
-
-    def uncertain(self) -> str | None:
-        return None
-
-    def thread_title(self, thread_id: str) -> str | None:
-        return None
-
-    def events_decoded(self) -> int:
-        return self.records
-
-    def close(self) -> None:
-        return None
-
-    def locate(self, finding: Finding) -> Location:
-        line = next((e.key.get("line") for e in finding.evidence if e.key and "line" in e.key), None)
-        parts = ["thread", finding.thread_id] if finding.thread_id else []
-        if finding.subject:
-            parts += [finding.subject]
-        return Location(path=self.label, line=line, logical="/".join(parts) or "stream")
 
     def read(self) -> CodexExecStream:
         for lineno, record in self.reader.records():

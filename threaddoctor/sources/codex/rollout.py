@@ -14,15 +14,13 @@ bodies are never decoded.
 from __future__ import annotations
 
 import json
-import os
 import re
-import time
 from bisect import bisect_left
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from threaddoctor.findings import Finding, Location
+from threaddoctor.sources.files.base import LogSource
 from threaddoctor.sources.files.lines import LineReader
 
 # Errors that leave the turn running (ErrorEvent::affects_turn_status is false only for these).
@@ -119,7 +117,7 @@ class OrdinalProblem:
 
 
 @dataclass
-class CodexRollout:
+class CodexRollout(LogSource):
     """A parsed rollout: the source the codex-rollout rules read."""
 
     path: Path
@@ -138,10 +136,6 @@ class CodexRollout:
     kinds = ("codex-rollout", "jsonl")
 
     @property
-    def label(self) -> str:
-        return str(self.path)
-
-    @property
     def description(self) -> str:
         parts = ["Codex rollout"]
         if self.cli_version:
@@ -153,34 +147,6 @@ class CodexRollout:
     @property
     def has_explicit_turns(self) -> bool:
         return any(t.explicit for t in self.turns)
-
-    def uncertain(self) -> str | None:
-        return None
-
-    def thread_title(self, thread_id: str) -> str | None:
-        return None
-
-    def events_decoded(self) -> int:
-        return self.records
-
-    def close(self) -> None:
-        return None
-
-    def maybe_live(self) -> bool:
-        """Written moments ago: Codex may still be running this thread."""
-        try:
-            return time.time() - os.stat(self.path).st_mtime < LIVE_WINDOW_SECONDS
-        except OSError:
-            return False
-
-    def locate(self, finding: Finding) -> Location:
-        line = next((e.key.get("line") for e in finding.evidence if e.key and "line" in e.key), None)
-        parts = ["thread", finding.thread_id] if finding.thread_id else []
-        if finding.turn_id:
-            parts += ["turn", finding.turn_id]
-        if finding.subject:
-            parts += ["item", finding.subject]
-        return Location(path=self.label, line=line, logical="/".join(parts) or "file")
 
     # ---- reading ---------------------------------------------------------------------------
     def read(self) -> CodexRollout:

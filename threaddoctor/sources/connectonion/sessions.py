@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from threaddoctor.findings import Finding, Location
+from threaddoctor.sources.files.base import LogSource
 from threaddoctor.sources.files.lines import LineProblem, LineReader
 
 # A person answers an approval prompt within minutes; the signed RemoteAgent client does not wait at
@@ -80,7 +80,7 @@ class Session:
 
 
 @dataclass
-class ConnectOnionSessions:
+class ConnectOnionSessions(LogSource):
     """A parsed session_results.jsonl: the source the connectonion-sessions rules read."""
 
     path: Path
@@ -91,10 +91,8 @@ class ConnectOnionSessions:
     quiet_seconds: float = 0.0  # since the file was last written (its mtime), at open time
 
     kinds = ("connectonion-sessions", "jsonl")
-
-    @property
-    def label(self) -> str:
-        return str(self.path)
+    thread_word = "session"
+    subject_word = "tool"
 
     @property
     def description(self) -> str:
@@ -104,18 +102,9 @@ class ConnectOnionSessions:
         states = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
         return f"ConnectOnion session results, {len(self.sessions)} session(s)" + (f" ({states})" if states else "")
 
-    def uncertain(self) -> str | None:
-        return None
-
     def thread_title(self, thread_id: str) -> str | None:
         s = self.sessions.get(thread_id)
         return s.latest.title if s else None
-
-    def events_decoded(self) -> int:
-        return self.records
-
-    def close(self) -> None:
-        return None
 
     def host_now(self) -> float | None:
         """Now on the host's clock, as the file tells it."""
@@ -129,13 +118,6 @@ class ConnectOnionSessions:
     def expired(self, s: Session) -> bool:
         now, expires = self.host_now(), s.latest.expires
         return now is not None and expires is not None and now >= expires
-
-    def locate(self, finding: Finding) -> Location:
-        line = next((e.key.get("line") for e in finding.evidence if e.key and "line" in e.key), None)
-        parts = ["session", finding.thread_id] if finding.thread_id else []
-        if finding.subject:
-            parts += ["tool", finding.subject]
-        return Location(path=self.label, line=line, logical="/".join(parts) or "file")
 
     # ---- reading ---------------------------------------------------------------------------
     def read(self) -> ConnectOnionSessions:
