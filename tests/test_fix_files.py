@@ -148,3 +148,20 @@ def test_repaired_real_transcript_answers_every_tool_use_on_its_chain(scenario, 
             assert tool_use_id in answered, f"{tool_use_id} on line {entry.line} has no tool_result after it"
     assert any(e.tool_uses for e in transcript.chain)
     assert scan(log).findings == []
+
+
+def test_zstd_rollout_is_read_and_never_appended_to(tmp_path) -> None:
+    import zstandard
+
+    recorded = Path(__file__).resolve().parents[1] / "fixtures" / "codex" / "recorded" / "slow_tool_killed"
+    (plain,) = (recorded / "rollout").rglob("rollout-*.jsonl")
+    packed = tmp_path / (plain.name + ".zst")
+    packed.write_bytes(zstandard.ZstdCompressor().compress(plain.read_bytes()))
+    os.utime(packed, (time.time() - 3600, time.time() - 3600))
+    result = scan(packed)
+    assert result.source_kind == "codex-rollout" and {f.rule for f in result.findings} == {"CX001", "CX003"}
+    assert [f.location.line for f in result.findings if f.rule == "CX001"] == [2]
+    before = _digest(packed)
+    with pytest.raises(FileRefused, match="compressed log"):
+        repair_file(packed, kind_of(packed))
+    assert _digest(packed) == before
