@@ -219,3 +219,12 @@ def test_check_several_files_and_json_output(tmp_path) -> None:
     doc = json.loads(result.output)
     assert doc["summary"] == {"findings": 4, "sources": 2}
     assert [s["source"]["path"] for s in doc["sources"]] == [str(one), str(two)]
+
+
+def test_fix_refuses_an_export(tmp_path) -> None:
+    path = tmp_path / "x.jsonl"
+    path.write_text("".join(_export_lines(tmp_path)))
+    before = path.read_bytes()
+    result = runner.invoke(app, ["fix", str(path)])
+    assert result.exit_code == 2 and "repair the database it came from" in result.output
+    assert path.read_bytes() == before

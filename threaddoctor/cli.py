@@ -16,7 +16,7 @@ from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, T
 
 from threaddoctor import baseline, config
 from threaddoctor.engine import scan as run_scan
-from threaddoctor.errors import InputError, ThreadDoctorError
+from threaddoctor.errors import InputError, ThreadDoctorError, UsageError
 from threaddoctor.findings import Severity
 from threaddoctor.fix import run as fix_run
 from threaddoctor.fix.files import FileFixReport, repair_file, undo_file
@@ -278,6 +278,8 @@ def fix_command(
     try:
         target = _resolve_path(path, example=False)
         kind = kind_of(target)
+        if kind == "t3code-export":
+            raise UsageError(f"{target}: an export is a report, not state; repair the database it came from")
         if kind not in ("t3code-db", "t3code-export"):
             file_report = repair_file(target, kind, select, ignore, selection, dry_run=dry_run)
         else:
