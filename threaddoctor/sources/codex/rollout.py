@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import re
-from bisect import bisect_left
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,33 +30,18 @@ _OUTPUTS = {"function_call_output", "custom_tool_call_output", "local_shell_call
 # bytes, so most lines are classified without being parsed. Anything else takes the slow path.
 _HEAD = re.compile(rb'\{"timestamp":"([^"]*)"(?:,"ordinal":(\d+))?,"type":"(\w+)","payload":\{(?:"type":"(\w+)")?')
 _START = b'{"timestamp":'
-# After the first line of a chunk, each line's ordinal (or b"" when it has none). The pattern starts
-# with a literal newline, which lets the regex engine jump between lines instead of testing each byte.
-_ORDINAL = re.compile(rb'\n\{"timestamp":"[^"]*"(?:,"ordinal":(\d+))?')
-_NEWLINE = re.compile(rb"\n")
-# The payload types the rules need. The pattern starts with a literal, so the regex engine jumps from
-# one payload to the next in C; inside a JSON string every quote is escaped, so this is a real key.
-_NEEDED = re.compile(
-    rb'"payload":\{"type":"(?:task_started|turn_started|task_complete|turn_complete|turn_aborted|error'
-    rb"|thread_rolled_back|user_message|function_call|custom_tool_call|local_shell_call|tool_search_call"
-    rb'|function_call_output|custom_tool_call_output|local_shell_call_output|tool_search_output)"'
+# Each boundary between two records, "}\n" then the next envelope, with that record's ordinal
+# (b"" when it has none). It starts with a literal, so the regex engine jumps from one to the next.
+_JOINT = re.compile(rb'\}\n\{"timestamp":"[^"]*"(?:,"ordinal":(\d+))?')
+# The records the rules need, matched from the newline before them: the pattern starts with a
+# literal, so the regex engine hops from one line start to the next in C and returns only these.
+_NEEDED_LINE = re.compile(
+    rb'\n\{"timestamp":"([^"]*)"(?:,"ordinal":\d+)?,"type":"(event_msg|response_item)","payload":\{"type":"'
+    rb"(task_started|turn_started|task_complete|turn_complete|turn_aborted|error|thread_rolled_back|user_message"
+    rb"|function_call|custom_tool_call|local_shell_call|tool_search_call|function_call_output"
+    rb'|custom_tool_call_output|local_shell_call_output|tool_search_output)"'
 )
 _COMPACTED = b'"type":"compacted","payload":'
-
-
-def _interesting_lines(chunk: bytes, newlines: list[int], first_chunk: bool) -> list[int]:
-    """Start offsets, in order, of the lines the rules need: the header, turn events, tool calls."""
-    starts = {0} if first_chunk else set()  # the first line is session_meta
-    starts.update(
-        newlines[bisect_left(newlines, m.start()) - 1] + 1 if m.start() > newlines[0] else 0
-        for m in _NEEDED.finditer(chunk)
-    )
-    if _COMPACTED in chunk:
-        at = chunk.find(_COMPACTED)
-        while at != -1:
-            starts.add(chunk.rfind(b"\n", 0, at) + 1)
-            at = chunk.find(_COMPACTED, at + 1)
-    return sorted(starts)
 
 
 # Events the turn lifecycle needs; every other event is skipped unparsed.
@@ -71,6 +55,8 @@ _LIFECYCLE = {
     "thread_rolled_back",
     "user_message",
 }
+# Turn events read by field extraction (a payload "error" sends them down the full-parse path).
+_QUICK_EVENTS = {"task_started", "turn_started", "task_complete", "turn_complete", "turn_aborted"}
 _IGNORED_KINDS = {b"turn_context", b"world_state", b"token_usage_record", b"inter_agent_communication"}
 # What a tool output says when the transport under it, not the agent, failed (exec-server
 # reconnects, Codex PR #23867 and #28512; MCP stdio servers after a blip).
@@ -80,10 +66,6 @@ _TRANSPORT = (
 )
 TRANSPORT_DROPPED = re.compile(_TRANSPORT, re.IGNORECASE)
 # Substrings every phrase above contains (in either case of its first letter): a fast pre-check.
-_TRANSPORT_HINT = re.compile(
-    rb"ransport|RANSPORT|ebsocket|EBSOCKET|xec-server|XEC-SERVER|by peer|BY PEER|roken pipe|ROKEN PIPE"
-    rb"|fter disconnect|FTER DISCONNECT"
-)
 _TRANSPORT_BYTES = re.compile(_TRANSPORT.encode(), re.IGNORECASE)
 LIVE_WINDOW_SECONDS = 120  # a rollout written this recently may belong to a running Codex
 
@@ -152,53 +134,75 @@ class CodexRollout(LogSource):
     def read(self) -> CodexRollout:
         """Whole chunks at C speed when they are clean; line by line only where one is not."""
         expected: int | None = None
-        for first, chunk in self.reader.chunks():
-            if self._clean(first, chunk):
-                expected = self._scan_chunk(first, chunk, expected)
+        first = 1
+        for chunk in self.reader.chunks():
+            breaks = self._clean(chunk)
+            if breaks is not None:
+                expected = self._scan_chunk(first, chunk, breaks, expected)
+                first += len(breaks) + 1
             else:
-                lines = enumerate(chunk.splitlines(keepends=True), first)
-                for lineno, raw in self.reader.checked(lines):
+                lines = chunk.splitlines(keepends=True)
+                for lineno, raw in self.reader.checked(enumerate(lines, first)):
                     expected = self._line(lineno, raw, expected)
+                first += len(lines)
         self.next_ordinal = expected
         return self
 
     @staticmethod
-    def _clean(first: int, chunk: bytes) -> bool:
-        """Every line one record of Codex's envelope: no NUL, valid UTF-8, nothing torn or merged."""
+    def _clean(chunk: bytes) -> list[bytes | None] | None:
+        """For a chunk whose every line is one record of Codex's envelope (no NUL, valid UTF-8,
+        nothing torn or merged): the ordinals of its lines after the first; else None."""
         if not chunk.endswith(b"}\n") or not chunk.startswith(_START) or b"\x00" in chunk:
-            return False
-        starts = chunk.count(_START)
-        if chunk.count(b"}\n" + _START) != starts - 1 or chunk.count(b"\n") != starts:
-            return False  # a record split over lines, or two records on one line
+            return None
+        joints = _JOINT.findall(chunk)  # every "}\n{"timestamp":..." boundary, with its ordinal
+        lines = len(joints) + 1
+        if chunk.count(_START) != lines or chunk.count(b"\n") != lines:
+            return None  # a torn record, a blank line, or two records on one line
         if not chunk.isascii():
             try:
                 chunk.decode("utf-8")
             except UnicodeDecodeError:
-                return False
-        return True
+                return None
+        return [j or None for j in joints]
 
-    def _scan_chunk(self, first: int, chunk: bytes, expected: int | None) -> int | None:
-        newlines = [m.start() for m in _NEWLINE.finditer(chunk)]
-        self.records += len(newlines)
-        for start in _interesting_lines(chunk, newlines, first == 1):
-            index = bisect_left(newlines, start)
-            raw = chunk[start : newlines[index] + 1]
-            head = _HEAD.match(raw)
-            if head is not None:
-                ts, _, kind, ptype = head.groups()
-                self.last_timestamp = ts.decode()
-                self._fast(first + index, raw, kind, ptype.decode() if ptype else None, head.end())
+    def _scan_chunk(self, first: int, chunk: bytes, ordinals: list[bytes | None], expected: int | None) -> int | None:
+        self.records += len(ordinals) + 1
+        if first == 1:  # the session_meta header, before any newline
+            self._slow_event(1, chunk[: chunk.index(b"\n") + 1])
+        lineno, counted = first, 0
+        for m in _NEEDED_LINE.finditer(chunk):
+            start = m.start() + 1  # after the newline the match begins with
+            lineno += chunk.count(b"\n", counted, start)
+            counted = start
+            ts, kind, ptype = m.groups()
+            self.last_timestamp = ts.decode()
+            self._fast(lineno, chunk[start : chunk.index(b"\n", start) + 1], kind, ptype.decode(), m.end() - start)
+        if _COMPACTED in chunk:
+            self._compacted_in(first, chunk)
         if self.history_mode == "paginated":
-            expected = self._check_chunk_ordinals(first, chunk, expected)
+            head = _HEAD.match(chunk)
+            expected = self._check_chunk_ordinals(first, [head.group(2) if head else None, *ordinals], expected)
         return expected
 
-    def _check_chunk_ordinals(self, first: int, chunk: bytes, expected: int | None) -> int | None:
-        head = _HEAD.match(chunk)
-        ordinals = [head.group(2) if head else None, *_ORDINAL.findall(chunk)]
+    def _compacted_in(self, first: int, chunk: bytes) -> None:
+        at = chunk.find(_COMPACTED)
+        while at != -1:
+            start = chunk.rfind(b"\n", 0, at) + 1
+            self._line_only(first + chunk.count(b"\n", 0, start), chunk[start : chunk.index(b"\n", at) + 1])
+            at = chunk.find(_COMPACTED, at + 1)
+
+    def _line_only(self, lineno: int, raw: bytes) -> None:
+        head = _HEAD.match(raw)
+        if head is not None:
+            _, _, kind, ptype = head.groups()
+            self._fast(lineno, raw, kind, ptype.decode() if ptype else None, head.end())
+
+    def _check_chunk_ordinals(self, first: int, ordinals: list[bytes | None], expected: int | None) -> int | None:
+        if None not in ordinals and expected is not None:
+            values = list(map(int, ordinals))
+            if values == list(range(expected, expected + len(values))):  # the usual case, compared in C
+                return expected + len(values)
         for i, ordinal in enumerate(ordinals):
-            if ordinal and expected is not None and int(ordinal) == expected:
-                expected += 1
-                continue
             expected = self._check_ordinal(first + i, int(ordinal) if ordinal else None, expected)
         return expected
 
@@ -229,7 +233,9 @@ class CodexRollout(LogSource):
             elif ptype in _OUTPUTS:
                 self._output_from_bytes(lineno, raw, at)
         elif kind == b"event_msg":
-            if ptype in _LIFECYCLE and not (ptype == "user_message" and (self.current is not None or self.turns)):
+            if ptype in _QUICK_EVENTS and not _has_error(raw, at):
+                self._quick_event(lineno, raw, ptype, at)
+            elif ptype in _LIFECYCLE and not (ptype == "user_message" and (self.current is not None or self.turns)):
                 self._slow_event(lineno, raw)
         elif kind in _IGNORED_KINDS:
             return
@@ -238,6 +244,13 @@ class CodexRollout(LogSource):
                 self._open(None, False, lineno, self.last_timestamp or "")
         else:
             self._slow_event(lineno, raw)  # session_meta and kinds this reader does not know
+
+    def _quick_event(self, lineno: int, raw: bytes, ptype: str, at: int) -> None:
+        """The common turn events, read by their two fields instead of a full parse."""
+        payload = {"type": ptype, "turn_id": _string_after(raw, b'"turn_id":"', at)}
+        if ptype == "turn_aborted":
+            payload["reason"] = _string_after(raw, b'"reason":"', at)
+        self._event(lineno, payload, self.last_timestamp or "")
 
     def _slow_event(self, lineno: int, raw: bytes) -> None:
         record = self.reader.parse(lineno, raw)
@@ -255,7 +268,7 @@ class CodexRollout(LogSource):
         call = self.calls.get(cid) if cid is not None else None
         if call is not None:
             call.output_line = lineno
-            dropped = _TRANSPORT_BYTES.search(raw, at) if _TRANSPORT_HINT.search(raw, at) else None
+            dropped = _TRANSPORT_BYTES.search(raw, at) if _may_report_transport(raw) else None
             call.transport = dropped.group(0).decode() if dropped else None
 
     def _check_ordinal(self, lineno: int, ordinal: Any, expected: int | None) -> int | None:
@@ -357,6 +370,29 @@ def _output_text(output: Any) -> str:
         content = output.get("content") if isinstance(output.get("content"), str) else ""
         return content or str(output)
     return "" if output is None else str(output)
+
+
+def _may_report_transport(raw: bytes) -> bool:
+    """A fast pre-check: every phrase of _TRANSPORT contains one of these (in either first-letter case)."""
+    return (
+        b"ransport" in raw
+        or b"ebsocket" in raw
+        or b"xec-server" in raw
+        or b"by peer" in raw
+        or b"roken pipe" in raw
+        or b"fter disconnect" in raw
+        or b"RANSPORT" in raw
+        or b"EBSOCKET" in raw
+        or b"XEC-SERVER" in raw
+        or b"BY PEER" in raw
+        or b"ROKEN PIPE" in raw
+        or b"FTER DISCONNECT" in raw
+    )
+
+
+def _has_error(raw: bytes, at: int) -> bool:
+    at = raw.find(b'"error":', at)
+    return at != -1 and not raw.startswith(b'"error":null', at)
 
 
 def _string_after(raw: bytes, key: bytes, start: int) -> str | None:

@@ -71,22 +71,12 @@ class LineReader:
                 continue
             yield lineno, line
 
-    def chunks(self, size: int = 8 << 20) -> Iterator[tuple[int, bytes]]:
-        """(number of the chunk's first line, bytes ending at a newline): the file in large pieces,
-        for readers that scan whole chunks; the last piece may lack its newline."""
+    def chunks(self, size: int = 8 << 20) -> Iterator[bytes]:
+        """The file in large pieces, each ending at a newline (the last may lack it), for readers
+        that scan whole chunks and count lines themselves."""
         with open_log(self.path) as f:
-            pending, first = b"", 1
             while data := f.read(size):
-                buf = pending + data
-                cut = buf.rfind(b"\n") + 1
-                if not cut:
-                    pending = buf
-                    continue
-                chunk, pending = buf[:cut], buf[cut:]
-                yield first, chunk
-                first += chunk.count(b"\n")
-            if pending:
-                yield first, pending
+                yield data if data.endswith(b"\n") else data + f.readline()  # finish the cut line
 
     def records(self) -> Iterator[tuple[int, dict]]:
         """Parsed records; a line that is not one JSON object is reported as torn."""
