@@ -4,13 +4,11 @@ happened to them: the healthy ones report nothing."""
 
 from __future__ import annotations
 
-import os
-import shutil
-import time
 from pathlib import Path
 
 import pytest
 
+from tests.helpers import aged_copy
 from threaddoctor import scan
 
 RECORDED = Path(__file__).resolve().parents[1] / "fixtures" / "claude" / "recorded"
@@ -65,11 +63,7 @@ EXPECTED: dict[str, set[str]] = {
 
 
 def _transcript(name: str, tmp_path: Path, age: float = 3600) -> Path:
-    copy = tmp_path / Path(name).name
-    shutil.copy(RECORDED / name, copy)
-    then = time.time() - age  # a checkout is fresh; the file is not being written by a live session
-    os.utime(copy, (then, then))
-    return copy
+    return aged_copy(RECORDED / name, tmp_path, age)
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))

@@ -4,12 +4,12 @@ are diagnosed as what happened to them: the healthy ones report nothing."""
 from __future__ import annotations
 
 import os
-import shutil
 import time
 from pathlib import Path
 
 import pytest
 
+from tests.helpers import aged_copy
 from threaddoctor import scan
 
 RECORDED = Path(__file__).resolve().parents[1] / "fixtures" / "codex" / "recorded"
@@ -29,11 +29,7 @@ EXPECTED = {
 
 def _rollout(scenario: str, tmp_path: Path) -> Path:
     (found,) = (RECORDED / scenario / "rollout").rglob("rollout-*.jsonl")
-    copy = tmp_path / found.name
-    shutil.copy(found, copy)
-    old = time.time() - 3600  # a checkout is fresh; the file is not being written by a live Codex
-    os.utime(copy, (old, old))
-    return copy
+    return aged_copy(found, tmp_path)
 
 
 @pytest.mark.parametrize("scenario", sorted(EXPECTED))
