@@ -56,10 +56,6 @@ class Outcome(BaseModel):
     row_changes: list[dict[str, Any]] = Field(default_factory=list)  # every row the repair changes
 
     @property
-    def held_back(self) -> list[Finding]:
-        return [f for f in self.after if f.repair and f.repair.safety == FixSafety.unsafe]
-
-    @property
     def thread_ids(self) -> list[str]:
         return sorted({s.thread_id for s in self.steps})
 

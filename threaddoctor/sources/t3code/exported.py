@@ -56,15 +56,6 @@ class Header(BaseModel):
     threads: list[str] | None = None
 
 
-def looks_like_export(path: Path) -> bool:
-    try:
-        with path.open("rb") as f:
-            head = f.read(4)
-    except OSError:
-        return False
-    return head.startswith(GZIP_MAGIC) or head.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] == b"{"
-
-
 @dataclass
 class ExportedT3Source(T3Source):
     """A T3Source whose database is a scratch copy of an export; findings point at its lines."""
