@@ -6,7 +6,6 @@ import json
 from collections import defaultdict
 
 from rich.console import Console, Group, RenderableType
-from rich.markup import escape
 from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
@@ -80,7 +79,7 @@ def render_scan(result: ScanResult, console: Console, titles: dict[str, str] | N
     for thread_id, findings in sorted(by_thread.items(), key=lambda kv: (kv[0] is not None, kv[0] or "")):
         title = "database" if thread_id is None else f"thread {thread_id}"
         if thread_id and titles and titles.get(thread_id):
-            title += f"  \u201c{escape(titles[thread_id])}\u201d"
+            title += f"  \u201c{titles[thread_id]}\u201d"  # a Text: no markup to escape
         console.print()
         console.rule(
             Text(title, style="bold"),
