@@ -137,3 +137,13 @@ def test_example_ships_with_the_package() -> None:
     result = runner.invoke(app, ["scan", "--example", "--format", "json"])
     assert result.exit_code == 1
     assert {f["rule"] for f in json.loads(result.output)["findings"]} == {"T3001", "T3002"}
+
+
+def test_titles_with_brackets_are_shown_as_written(tmp_path) -> None:
+    b = issue_313(tmp_path / "state.sqlite")
+    b.conn.execute(
+        "UPDATE projection_threads SET title = '[approve] fix [red]it[/red]' WHERE thread_id = ?", (b.ids["t313"],)
+    )
+    b.close()
+    result = runner.invoke(app, ["scan", str(b.path)])
+    assert "“[approve] fix [red]it[/red]”" in result.output
