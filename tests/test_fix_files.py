@@ -165,3 +165,18 @@ def test_zstd_rollout_is_read_and_never_appended_to(tmp_path) -> None:
     with pytest.raises(FileRefused, match="compressed log"):
         repair_file(packed, kind_of(packed))
     assert _digest(packed) == before
+
+
+def test_subagent_transcript_repair_wears_the_subagent_envelope(tmp_path) -> None:
+    import json
+
+    from tests.helpers import aged_copy
+
+    agent = next((CLAUDE / "subagent_kill").rglob("agent-*.jsonl"))
+    log = aged_copy(agent, tmp_path)
+    neighbours = [json.loads(line) for line in log.read_text().splitlines()]
+    repair_file(log, kind_of(log))
+    appended = json.loads(log.read_text().splitlines()[-1])
+    assert appended["isSidechain"] is True and appended["agentId"] == neighbours[-1]["agentId"]
+    assert appended["parentUuid"] == neighbours[-1]["uuid"]
+    assert scan(log).findings == []

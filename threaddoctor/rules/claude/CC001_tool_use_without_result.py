@@ -52,7 +52,7 @@ def detect(src: ClaudeTranscript) -> Iterator[Finding]:
         )
 
 
-_ENVELOPE = ("isSidechain", "userType", "entrypoint", "cwd", "sessionId", "version", "gitBranch")
+_ENVELOPE = ("isSidechain", "agentId", "userType", "entrypoint", "cwd", "sessionId", "version", "gitBranch")
 RESULT_TEXT = (
     "The tool did not finish: Claude Code stopped while it ran, so its result and effects are unknown. "
     "(Recorded by threaddoctor so that the session can be resumed.)"
