@@ -46,15 +46,15 @@ def build() -> None:
     header, turn = template()
     DATA.mkdir(parents=True, exist_ok=True)
     ordinal, n, size = 0, 0, 0
-    with TARGET.open("w") as f:
+    with TARGET.open("w", encoding="utf-8") as f:
         for record in header:
             record["ordinal"] = ordinal
             ordinal += 1
-            f.write(json.dumps(record, separators=(",", ":")) + "\n")
+            f.write(json.dumps(record, separators=(",", ":"), ensure_ascii=False) + "\n")
         while size < SIZE:
             n += 1
             for record in turn:
-                text = json.dumps(record, separators=(",", ":"))
+                text = json.dumps(record, separators=(",", ":"), ensure_ascii=False)
                 text = text.replace("call_mock_1", f"call_{n}").replace('"ordinal":', '"o":')
                 r = json.loads(text)
                 r["ordinal"] = ordinal
@@ -70,6 +70,7 @@ def build() -> None:
                     json.dumps(
                         {"timestamp": r["timestamp"], "ordinal": r["ordinal"], "type": r["type"], "payload": p},
                         separators=(",", ":"),
+                        ensure_ascii=False,  # Codex (serde_json) writes UTF-8 as is
                     )
                     + "\n"
                 )

@@ -9,16 +9,15 @@ undecodable-event rule can report what the other rules saw.
 from __future__ import annotations
 
 import json
-import multiprocessing
 import os
 import sqlite3
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from threaddoctor.findings import EvidenceItem, Finding, Location
+from threaddoctor.parallel import worker_pool
 from threaddoctor.sources.t3code.contract import Contract, DecodeProblem, contract_for
 from threaddoctor.sources.t3code.reader import Snapshot, open_readonly
 from threaddoctor.sources.t3code.schema import SchemaInfo, read_schema
@@ -207,7 +206,7 @@ class T3Source:
         head = self.max_sequence()
         total = max(head - after, 0)
         split = after + total // 2 if total >= PARALLEL_MIN_EVENTS and (os.cpu_count() or 1) > 1 else head
-        pool = _worker_pool() if split < head else None
+        pool = worker_pool() if split < head else None
         try:
             other = (
                 pool.submit(_decode_in_worker, self.path, self.snapshot.immutable, self.contract.key, split, head)
@@ -281,12 +280,6 @@ def _decode_in_worker(path: Path, immutable: bool, contract_key: tuple[int, bool
         return decode_span(snapshot.conn, contract_for(*contract_key), lo, hi, set())
     finally:
         snapshot.conn.close()
-
-
-def _worker_pool() -> ProcessPoolExecutor:
-    methods = multiprocessing.get_all_start_methods()
-    context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
-    return ProcessPoolExecutor(max_workers=1, mp_context=context)
 
 
 def open_t3(path: Path, deep: bool = False, progress: Progress | None = None, allow_immutable: bool = True) -> T3Source:

@@ -1,0 +1,179 @@
+"""The chunked fast path of the log readers (sources/files/chunks.py): a chunk is decoded whole only
+when every line is proven to be one record, line numbers stay exact across chunks and across the
+worker's half, and a rollout read on the fast path gives exactly what the line-by-line path gives."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import random
+from pathlib import Path
+
+import msgspec
+import pytest
+
+from threaddoctor.sources.codex import rollout
+from threaddoctor.sources.files import chunks
+
+
+class _Line(msgspec.Struct, gc=False):
+    n: int | None = None
+
+
+def _keep(records: list[_Line]) -> list[int | None]:
+    return [r.n for r in records]
+
+
+FORMAT = chunks.LineFormat(_Line, _keep, list[int | None])
+
+
+@pytest.fixture
+def tiny(monkeypatch):
+    """Chunks of 256 bytes, and a worker for any file: every path runs on a few KB."""
+    monkeypatch.setattr(chunks, "CHUNK_BYTES", 256)
+    monkeypatch.setattr(chunks, "PARALLEL_MIN_BYTES", 0)
+
+
+def _lines(count: int) -> list[bytes]:
+    return [b'{"n":%d,"pad":"%s"}\n' % (i, b"x" * (i % 37)) for i in range(1, count + 1)]
+
+
+def _read(path: Path) -> list[chunks.Chunk]:
+    return list(chunks.decoded_chunks(path, FORMAT))
+
+
+def _check_numbering(path: Path, got: list[chunks.Chunk]) -> None:
+    """Chunks are contiguous, in order, and their raw bytes are the file's lines."""
+    lines = path.read_bytes().splitlines(keepends=True)
+    first = 1
+    for chunk in got:
+        assert chunk.first == first
+        if chunk.kept is not None:
+            assert chunk.kept == [json.loads(line)["n"] for line in lines[first - 1 : first - 1 + chunk.lines]]
+        else:
+            assert chunk.raw == b"".join(lines[first - 1 : first - 1 + chunk.lines])
+        first += chunk.lines
+    assert first - 1 == len(lines)
+
+
+def test_clean_file_is_decoded_whole_in_both_processes(tmp_path, tiny) -> None:
+    path = tmp_path / "log.jsonl"
+    path.write_bytes(b"".join(_lines(400)))
+    assert chunks._split_point(path) > 0
+    got = _read(path)
+    assert len(got) > 20 and all(c.kept is not None for c in got)
+    _check_numbering(path, got)
+
+
+DAMAGE = {
+    "blank line": b"\n",
+    "two records on one line": b'{"n":-1}{"n":-2}\n',
+    "a record split over two lines": b'{"n":\n-3}\n',
+    "NUL padding": b"\x00\x00\x00\x00\n",
+    "invalid UTF-8": b'{"n":-4,"s":"caf\xe9"}\n',
+    "a torn record": b'{"n":-5,"s":"ab\n',
+    "CRLF": b'{"n":-6}\r\n',
+    "trailing space": b'{"n":-7} \n',
+    "not an object": b"[1,2]\n",
+    "two records, one split over lines": b'{"n":-8}{"n":\n-9}\n',  # as many values as lines
+}
+
+
+@pytest.mark.parametrize("damage", DAMAGE, ids=list(DAMAGE))
+@pytest.mark.parametrize("where", [0.1, 0.7])  # in the parent's half, then in the worker's
+def test_damage_sends_its_chunk_line_by_line(tmp_path, tiny, damage: str, where: float) -> None:
+    lines = _lines(300)
+    at = int(len(lines) * where)
+    lines.insert(at, DAMAGE[damage])
+    path = tmp_path / "log.jsonl"
+    path.write_bytes(b"".join(lines))
+    got = _read(path)
+    _check_numbering(path, got)
+    raw = [c for c in got if c.kept is None]
+    assert raw, "the damaged chunk must not be decoded whole"
+    assert any(DAMAGE[damage] in c.raw for c in raw)
+
+
+def test_last_line_without_newline_and_a_line_longer_than_a_chunk(tmp_path, tiny) -> None:
+    lines = _lines(50)
+    lines[20] = b'{"n":21,"pad":"%s"}\n' % (b"y" * 2000)  # eight chunks long: the buffer grows
+    path = tmp_path / "log.jsonl"
+    path.write_bytes(b"".join(lines) + b'{"n":51}')
+    got = _read(path)
+    _check_numbering(path, got)
+    assert got[-1].kept is None and got[-1].raw.endswith(b'{"n":51}')
+    assert any(c.kept is not None and 21 in c.kept for c in got)
+
+
+def test_compressed_file_is_read_in_one_process(tmp_path, tiny) -> None:
+    path = tmp_path / "log.jsonl.gz"
+    path.write_bytes(gzip.compress(b"".join(_lines(200))))
+    assert chunks._split_point(path) == 0
+    got = _read(path)
+    assert sum(c.lines for c in got) == 200 and all(c.kept is not None for c in got)
+
+
+def test_a_dead_worker_is_replaced_by_the_parent(tmp_path, tiny, monkeypatch) -> None:
+    def crash(*args: object) -> bytes:
+        raise MemoryError("killed")
+
+    monkeypatch.setattr(chunks, "_decoded_in_worker", crash)
+    path = tmp_path / "log.jsonl"
+    path.write_bytes(b"".join(_lines(300)))
+    _check_numbering(path, _read(path))
+
+
+# ---- a rollout read fast and read line by line agree ---------------------------------------------
+def _rollout_lines(rng: random.Random) -> list[bytes]:
+    out = [{"type": "session_meta", "payload": {"id": "thr-1", "cli_version": "0.169.0", "history_mode": "paginated"}}]
+    for t in range(40):
+        out.append({"type": "event_msg", "payload": {"type": "task_started", "turn_id": f"turn-{t}"}})
+        out.append({"type": "response_item", "payload": {"type": "message", "role": "user", "content": "é" * 30}})
+        for c in range(rng.randint(0, 3)):
+            call = f"call-{t}-{c}"
+            out.append({"type": "response_item", "payload": {"type": "function_call", "name": "sh", "call_id": call}})
+            if rng.random() < 0.8:
+                text = "Transport closed" if rng.random() < 0.1 else "ok\n" * rng.randint(1, 40)
+                out.append(
+                    {
+                        "type": "response_item",
+                        "payload": {"type": "function_call_output", "call_id": call, "output": text},
+                    }
+                )
+        if t < 39:
+            end = rng.choice(["task_complete", "task_complete", "turn_aborted"])
+            out.append({"type": "event_msg", "payload": {"type": end, "turn_id": f"turn-{t}", "reason": "interrupted"}})
+    lines, ordinal = [], 0
+    for i, record in enumerate(out):
+        envelope = {"timestamp": f"2026-11-21T06:{i // 60:02d}:{i % 60:02d}.000Z", "ordinal": ordinal, **record}
+        ordinal += 1 if rng.random() > 0.02 else 2  # now and then a missing ordinal
+        lines.append((json.dumps(envelope, separators=(",", ":"), ensure_ascii=False) + "\n").encode())
+    return lines
+
+
+def _facts(src: rollout.CodexRollout) -> tuple:
+    return (
+        src.thread_id,
+        src.records,
+        src.next_ordinal,
+        src.last_timestamp,
+        [(t.turn_id, t.line, t.state, t.end_line) for t in src.turns],
+        [(c.call_id, c.line, c.output_line, c.turn, c.transport) for c in src.calls.values()],
+        [(p.line, p.what) for p in src.ordinal_problems],
+        [(p.line, p.what) for p in src.reader.problems],
+    )
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_rollout_fast_path_matches_the_line_by_line_path(tmp_path, tiny, monkeypatch, seed: int) -> None:
+    rng = random.Random(seed)
+    lines = _rollout_lines(rng)
+    for damage in rng.sample(list(DAMAGE.values()), 3):
+        lines.insert(rng.randrange(1, len(lines)), damage)
+    path = tmp_path / "rollout.jsonl"
+    path.write_bytes(b"".join(lines))
+    fast = _facts(rollout.open_rollout(path))
+    monkeypatch.setattr(chunks, "_proven", lambda *args: None)  # every chunk read line by line
+    slow = _facts(rollout.open_rollout(path))
+    assert fast == slow
+    assert fast[4] and fast[5] and fast[7]  # turns, calls and damage were all there to compare

@@ -1,0 +1,213 @@
+"""A JSONL log decoded a chunk at a time in C, with a proof that every line is exactly one record.
+
+The fast path of the log readers. msgspec decodes a whole chunk of lines into small structs (only
+the fields a reader declares; every other value is validated and skipped), so the JSON of every
+line is checked without building Python objects for message bodies. `decode_lines` treats the
+chunk as whitespace-separated values, though, so what it cannot see is checked around it:
+- the chunk starts with `{`, ends with `}\\n`, and its interior newlines are all record joints
+  (`}\\n{` plus the envelope's first key, for a format that has one). `} {` never occurs inside a
+  JSON value, so each joint separates two top-level records, and there are records - 1 of them;
+- the chunk has exactly as many newlines as records: no blank line, no record split over lines;
+- no NUL byte, and the bytes are UTF-8 (msgspec does not check strings it skips).
+A chunk that fails any of this is handed back as raw bytes, to be read line by line, where the
+damage is found and reported with its line number.
+
+A large plain file is split in two at a line boundary and the second part is decoded by a worker
+process, so both cores work; each chunk is reduced by the format's `keep` (only what its reader
+needs, picklable) before it crosses back. Chunks always come out in file order.
+"""
+
+from __future__ import annotations
+
+import codecs
+import gc
+import os
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from threaddoctor.parallel import worker_pool
+from threaddoctor.sources.files.lines import GZIP_MAGIC, ZSTD_MAGIC, open_log
+
+CHUNK_BYTES = 512 << 10  # small enough that the passes after the read find it in the L2 cache
+PARALLEL_MIN_BYTES = 64 << 20  # below this, starting a worker costs more than it saves
+WORKER_SHARE = 0.5
+
+
+@dataclass(frozen=True)
+class LineFormat:
+    """How one JSONL format is decoded on the fast path."""
+
+    record: type  # the msgspec Struct one line decodes into
+    keep: Callable[[list[Any]], Any]  # a clean chunk's records -> what the reader needs
+    kept: Any  # the type `keep` returns, for msgspec to carry it back from the worker
+    joint: bytes = b"}\n{"  # what separates two records (longer is faster to count)
+
+    def decoder(self) -> msgspec.json.Decoder:
+        return _decoder(self.record)
+
+    def carrier(self) -> msgspec.msgpack.Decoder:
+        """Decodes what the worker sends: msgpack is several times faster than pickle for structs."""
+        return _carrier(self.kept)
+
+
+@cache
+def _decoder(record: type) -> msgspec.json.Decoder:
+    return msgspec.json.Decoder(record)
+
+
+@cache
+def _carrier(kept: Any) -> msgspec.msgpack.Decoder:
+    return msgspec.msgpack.Decoder(list[tuple[int, kept | None, bytes | tuple[int, int]]])
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """The cyclic GC off while a reader builds its (acyclic) facts: its collections, triggered by
+    every few hundred new objects, cost a tenth of a large scan."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
+@dataclass(slots=True)
+class Chunk:
+    first: int  # the line number of the chunk's first line
+    lines: int
+    kept: Any  # what `keep` made of the records, when the chunk is proven clean; else None
+    raw: bytes = b""  # otherwise the chunk's bytes, to be read line by line
+
+
+def decoded_chunks(path: Path, fmt: LineFormat) -> Iterator[Chunk]:
+    """The log as chunks of whole lines, in order."""
+    split = _split_point(path)
+    pool = worker_pool() if split else None
+    try:
+        other = pool.submit(_decoded_in_worker, path, fmt, split) if pool else None
+        first = 1
+        for lines, kept, raw in _decoded(path, fmt, 0, split or None):
+            yield Chunk(first, lines, kept, raw)
+            first += lines
+        if other is not None:
+            yield from _worker_chunks(other, path, fmt, split, first)
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
+
+
+def _worker_chunks(other: Future, path: Path, fmt: LineFormat, split: int, first: int) -> Iterator[Chunk]:
+    try:
+        parts = fmt.carrier().decode(other.result())
+    except Exception:  # a worker that died (killed, out of memory): read its part here instead
+        parts = [(lines, kept, raw) for lines, kept, raw in _decoded(path, fmt, split, None)]
+    for lines, kept, raw in parts:
+        if isinstance(raw, tuple):  # a damaged chunk comes back as its byte range, not its bytes
+            raw = _read_range(path, *raw)
+        yield Chunk(first, lines, kept, raw)
+        first += lines
+
+
+def _decoded_in_worker(path: Path, fmt: LineFormat, start: int) -> bytes:
+    parts = [(n, kept, raw if kept is not None else at) for n, kept, raw, at in _decoded(path, fmt, start, None, True)]
+    return msgspec.msgpack.encode(parts)
+
+
+def _decoded(path: Path, fmt: LineFormat, start: int, stop: int | None, ranges: bool = False) -> Iterator[Any]:
+    """(lines, kept or None, raw bytes when not clean[, (offset, length)]) for each chunk of the
+    bytes [start, stop)."""
+    decoder = fmt.decoder()
+    for buf, end, offset in _pieces(path, start, stop):
+        with memoryview(buf) as whole, whole[:end] as view:
+            records = _proven(buf, view, decoder, fmt.joint)
+            if records is not None:
+                kept, lines, raw = fmt.keep(records), len(records), b""
+            else:
+                kept, raw = None, b"" if ranges else view.tobytes()
+                lines = buf.count(b"\n", 0, end) + (not buf.endswith(b"\n", 0, end))
+        yield (lines, kept, raw, (offset, end)) if ranges else (lines, kept, raw)
+
+
+def _read_range(path: Path, offset: int, length: int) -> bytes:
+    with path.open("rb") as f:
+        f.seek(offset)
+        return f.read(length)
+
+
+def _pieces(path: Path, start: int, stop: int | None) -> Iterator[tuple[bytearray, int, int]]:
+    """(buffer, end, offset): whole lines of the bytes [start, stop) read into one reused buffer,
+    which begins at `offset` in the file; the last piece may lack its newline."""
+    buf = bytearray(CHUNK_BYTES)
+    have, offset = 0, start
+    left = None if stop is None else stop - start
+    with open_log(path) as f:
+        if start:
+            f.seek(start)
+        while True:
+            if have == len(buf):  # one line longer than the buffer: grow it
+                buf.extend(bytes(len(buf)))
+            room = len(buf) - have if left is None else min(len(buf) - have, left)
+            with memoryview(buf) as whole:
+                got = f.readinto(whole[have : have + room]) if room else 0  # type: ignore[attr-defined]
+            if left is not None:
+                left -= got or 0
+            end = have + (got or 0)
+            if not got:  # the end of the part: what is left, newline or not
+                if end:
+                    yield buf, end, offset
+                return
+            cut = buf.rfind(b"\n", 0, end) + 1
+            if cut == 0:
+                have = end
+                continue
+            yield buf, cut, offset
+            offset += cut
+            tail = bytes(buf[cut:end])
+            buf[: len(tail)] = tail
+            have = len(tail)
+
+
+def _proven(buf: bytearray, view: memoryview, decoder: msgspec.json.Decoder, joint: bytes) -> list[Any] | None:
+    """The records of buf[:len(view)] when it is proven to hold exactly one per line, else None."""
+    end = len(view)
+    if not (buf.startswith(b"{") and buf.endswith(b"}\n", 0, end)) or buf.find(b"\x00", 0, end) != -1:
+        return None
+    lines = buf.count(b"\n", 0, end)
+    if buf.count(joint, 0, end) != lines - 1:
+        return None
+    if not buf.isascii():  # the whole buffer: a stale non-ASCII byte past `end` only costs a decode
+        try:
+            codecs.utf_8_decode(view, "strict", True)
+        except UnicodeDecodeError:
+            return None
+    try:
+        records = decoder.decode_lines(view)
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        return None
+    return records if len(records) == lines else None
+
+
+def _split_point(path: Path) -> int:
+    """Where the worker's part begins (just after a newline), or 0 to read alone."""
+    if (os.cpu_count() or 1) < 2:
+        return 0
+    try:
+        size = path.stat().st_size
+        with path.open("rb") as f:
+            if size < PARALLEL_MIN_BYTES or f.read(4)[:4].startswith((GZIP_MAGIC, ZSTD_MAGIC)):
+                return 0  # small, or compressed: a stream cannot be entered in the middle
+            f.seek(int(size * (1 - WORKER_SHARE)))
+            f.readline()
+            at = f.tell()
+    except OSError:
+        return 0
+    return at if at < size else 0
