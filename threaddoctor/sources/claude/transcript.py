@@ -18,6 +18,7 @@ Sidechain lines in a main transcript belong to subagents and are left out; a sub
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -160,12 +161,12 @@ class ClaudeTranscript(LogSource):
         self.chain = self._walk(self.leaf) if self.leaf else []
         terminals = self._terminals(main)
         active = terminals.get(self.chain[0].uuid) if self.chain else None
-        talk = [e for e in main if e.type in CONVERSATION]
-        self.unreachable = sum(1 for e in talk if terminals[e.uuid] != active)
+        hanging = Counter(terminals[e.uuid] for e in main if e.type in CONVERSATION)
+        self.unreachable = sum(n for term, n in hanging.items() if term != active)
         for e in main:
             target = e.up
             if target is not None and target not in self.entries:
-                self.broken.append(self._broken(e, target, active, terminals, talk))
+                self.broken.append(self._broken(e, target, active, hanging))
 
     def _walk(self, leaf: Entry) -> list[Entry]:
         chain, seen = [leaf], {leaf.uuid}
@@ -193,14 +194,14 @@ class ClaudeTranscript(LogSource):
                 terminal[uuid] = terminal[cur]
         return terminal
 
-    def _broken(
-        self, e: Entry, target: str, active: str | None, terminals: dict[str, str], talk: list[Entry]
-    ) -> BrokenLink:
+    def _broken(self, e: Entry, target: str, active: str | None, hanging: Counter[str]) -> BrokenLink:
+        """`hanging`: how many conversation lines end at each terminal (counted once per scan: a
+        transcript can have thousands of broken links)."""
         if e.uuid == active:
             # the chain stops here: everything hanging from a real root elsewhere is lost to resume
-            cut = sum(1 for t in talk if terminals[t.uuid] != active and self.entries[terminals[t.uuid]].up is None)
+            cut = sum(n for term, n in hanging.items() if term != active and self.entries[term].up is None)
             return BrokenLink(e, target, True, cut)
-        return BrokenLink(e, target, False, sum(1 for t in talk if terminals[t.uuid] == e.uuid))
+        return BrokenLink(e, target, False, hanging[e.uuid])
 
 
 def _newest_leaf(main: list[Entry]) -> Entry | None:
