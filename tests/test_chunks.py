@@ -177,3 +177,45 @@ def test_rollout_fast_path_matches_the_line_by_line_path(tmp_path, tiny, monkeyp
     slow = _facts(rollout.open_rollout(path))
     assert fast == slow
     assert fast[4] and fast[5] and fast[7]  # turns, calls and damage were all there to compare
+
+
+# ---- a Claude Code transcript read fast and read line by line agree ------------------------------
+def _transcript_facts(src) -> tuple:
+    return (
+        src.session_id,
+        src.version,
+        src.titles,
+        src.duplicates,
+        src.records,
+        sorted(
+            (e.line, e.uuid, e.type, e.parent, e.logical_parent, e.tool_uses, e.tool_results, e.prompt, e.api_error)
+            for e in src.entries.values()
+        ),
+        src.leaf.uuid if src.leaf else None,
+        [e.uuid for e in src.chain],
+        [(b.entry.uuid, b.target, b.on_chain, b.cut_off) for b in src.broken],
+        src.unreachable,
+        [(p.line, p.what) for p in src.reader.problems],
+    )
+
+
+RECORDED = Path(__file__).parents[1] / "fixtures" / "claude" / "recorded"
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_transcript_fast_path_matches_the_line_by_line_path(tmp_path, tiny, monkeypatch, seed: int) -> None:
+    from threaddoctor.sources.claude import transcript
+
+    rng = random.Random(seed)
+    sources = sorted(p for p in RECORDED.rglob("*.jsonl") if "mock" not in p.name and "subagents" not in p.parts)
+    lines = rng.choice(sources).read_bytes().splitlines(keepends=True)
+    lines += lines[rng.randrange(len(lines)) :]  # re-appended copies: duplicate uuids
+    for damage in rng.sample(list(DAMAGE.values()), 3):
+        lines.insert(rng.randrange(1, len(lines)), damage)
+    path = tmp_path / "session.jsonl"
+    path.write_bytes(b"".join(lines))
+    fast = _transcript_facts(transcript.open_transcript(path))
+    monkeypatch.setattr(chunks, "_proven", lambda *args: None)
+    slow = _transcript_facts(transcript.open_transcript(path))
+    assert fast == slow
+    assert fast[5] and fast[-1]

@@ -17,28 +17,28 @@ Sidechain lines in a main transcript belong to subagents and are left out; a sub
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import msgspec
+
 from threaddoctor.sources.files.base import LogSource
+from threaddoctor.sources.files.chunks import LineFormat, decoded_chunks, gc_paused
 from threaddoctor.sources.files.lines import LineReader
 
 # Lines that are links of the conversation chain and may be its leaf. `progress` lines carry uuids
 # too and are followed when a message names one as parent (#37437), but they are never the leaf:
 # older builds hung them off the chain as "parasitic forks" (#35024).
 CONVERSATION = frozenset({"user", "assistant", "system", "attachment"})
-# Bookkeeping lines that can be large (file snapshots) and hold nothing the rules read.
-_SKIP = re.compile(rb'^\s*\{"type":"(?:file-history-snapshot|queue-operation|last-prompt|mode|permission-mode)"')
 _TITLES = {"custom-title": "customTitle", "ai-title": "aiTitle", "summary": "summary"}
 LIVE_WINDOW_SECONDS = 120  # a transcript written this recently may belong to a running Claude Code
 
 
-@dataclass(slots=True)
-class Entry:
-    """The facts of one line that has a uuid."""
+class Entry(msgspec.Struct, gc=False):
+    """The facts of one line that has a uuid (a msgspec struct: built in the worker process too,
+    and carried back as msgpack; not tracked by the cyclic GC, it holds no cycles)."""
 
     line: int
     uuid: str
@@ -127,31 +127,34 @@ class ClaudeTranscript(LogSource):
 
     # ---- reading ---------------------------------------------------------------------------
     def read(self) -> ClaudeTranscript:
-        for lineno, raw in self.reader.raw():
-            self.records += 1
-            if _SKIP.match(raw, 0, 80):
-                continue
-            record = self.reader.parse(lineno, raw)
-            if record is not None:
-                self._note(lineno, record)
-        self._link()
+        """Whole chunks decoded in C when they are clean; line by line only where one is not."""
+        with gc_paused():
+            for chunk in decoded_chunks(self.path, TRANSCRIPT):
+                if chunk.kept is not None:
+                    self._take(chunk.first, chunk.lines, chunk.kept)
+                    continue
+                lines = chunk.raw.splitlines(keepends=True)
+                for lineno, raw in self.reader.checked(enumerate(lines, chunk.first)):
+                    record = self.reader.parse(lineno, raw)
+                    self._take(lineno, 1, _keep([_from_dict(record)]) if record is not None else _NOTHING)
+            self._link()
         return self
 
-    def _note(self, lineno: int, r: dict[str, Any]) -> None:
-        rtype = r.get("type")
-        if rtype in _TITLES and isinstance(r.get(_TITLES[rtype]), str):
-            self.titles[rtype] = r[_TITLES[rtype]][:200]
-        self.session_id = self.session_id or _str(r.get("sessionId"))
-        self.version = _str(r.get("version")) or self.version  # the newest writer: resume may upgrade
-        uuid = r.get("uuid")
-        if not isinstance(uuid, str) or not isinstance(rtype, str):
-            return
-        if uuid in self.entries:
-            # Re-appended copies (#56196, #66947) are common and mostly identical: the FIRST line
-            # written with a uuid is kept, so evidence points at the original write.
-            self.duplicates += 1
-            return
-        self.entries[uuid] = _entry(lineno, uuid, rtype, r)
+    def _take(self, first: int, lines: int, kept: _Kept) -> None:
+        entries, session_id, version, titles = kept
+        self.records += lines
+        self.session_id = self.session_id or session_id
+        self.version = version or self.version  # the newest writer: resume may upgrade
+        self.titles.update(titles)
+        known = self.entries
+        for entry in entries:
+            if entry.uuid in known:
+                # Re-appended copies (#56196, #66947) are common and mostly identical: the FIRST
+                # line written with a uuid is kept, so evidence points at the original write.
+                self.duplicates += 1
+                continue
+            entry.line += first
+            known[entry.uuid] = entry
 
     def _link(self) -> None:
         main = self.main()
@@ -212,31 +215,101 @@ def _newest_leaf(main: list[Entry]) -> Entry | None:
     return max(pool, key=lambda e: e.line, default=None)
 
 
-def _entry(lineno: int, uuid: str, rtype: str, r: dict[str, Any]) -> Entry:
-    message = r.get("message") if isinstance(r.get("message"), dict) else {}
-    content = message.get("content")
-    blocks = [b for b in content if isinstance(b, dict)] if isinstance(content, list) else []
-    results = tuple(b["tool_use_id"] for b in blocks if b.get("type") == "tool_result" and _str(b.get("tool_use_id")))
+class _Block(msgspec.Struct, gc=False):
+    type: Any = None
+    id: Any = None
+    name: Any = None
+    tool_use_id: Any = None
+
+
+class _Message(msgspec.Struct, gc=False):
+    id: Any = None
+    content: str | list[_Block] | None = None
+
+
+class _Line(msgspec.Struct, gc=False):
+    """The fields of a transcript line the rules read; msgspec validates and skips the rest
+    (message text, tool output, file snapshots) without building them."""
+
+    type: Any = None
+    uuid: Any = None
+    parentUuid: Any = None
+    logicalParentUuid: Any = None
+    subtype: Any = None
+    timestamp: Any = None
+    isSidechain: Any = None
+    isMeta: Any = None
+    isApiErrorMessage: Any = None
+    apiErrorStatus: Any = None
+    error: Any = None
+    sessionId: Any = None
+    version: Any = None
+    customTitle: Any = None
+    aiTitle: Any = None
+    summary: Any = None
+    message: _Message | None = None
+
+
+# A chunk's lines come down to: their entries (line = index in the chunk), the first session id,
+# the last version, and the last title of each kind.
+_Kept = tuple[list[Entry], str | None, str | None, dict[str, str]]
+_NOTHING: _Kept = ([], None, None, {})
+
+
+def _keep(lines: list[_Line]) -> _Kept:
+    entries, session_id, version, titles = [], None, None, {}
+    for i, r in enumerate(lines):
+        rtype = r.type
+        if rtype in _TITLES and isinstance(title := getattr(r, _TITLES[rtype]), str):
+            titles[rtype] = title[:200]
+        session_id = session_id or _str(r.sessionId)
+        version = _str(r.version) or version
+        if isinstance(r.uuid, str) and isinstance(rtype, str):
+            entries.append(_entry(i, r.uuid, rtype, r))
+    return entries, session_id, version, titles
+
+
+def _entry(index: int, uuid: str, rtype: str, r: _Line) -> Entry:
+    message = r.message
+    blocks = message.content if message is not None and isinstance(message.content, list) else []
+    results = tuple(b.tool_use_id for b in blocks if b.type == "tool_result" and _str(b.tool_use_id))
     entry = Entry(
-        line=lineno,
+        line=index,
         uuid=uuid,
         type=rtype,
-        parent=_str(r.get("parentUuid")),
-        logical_parent=_str(r.get("logicalParentUuid")),
-        subtype=_str(r.get("subtype")),
-        timestamp=_str(r.get("timestamp")),
-        sidechain=r.get("isSidechain") is True,
+        parent=_str(r.parentUuid),
+        logical_parent=_str(r.logicalParentUuid),
+        subtype=_str(r.subtype),
+        timestamp=_str(r.timestamp),
+        sidechain=r.isSidechain is True,
         tool_results=results,
-        message_id=_str(message.get("id")),
-        prompt=rtype == "user" and not results and not r.get("isMeta"),
+        message_id=_str(message.id) if message is not None else None,
+        prompt=rtype == "user" and not results and not r.isMeta,
     )
     if rtype == "assistant":
-        entry.tool_uses = tuple(
-            (b["id"], str(b.get("name") or "tool")) for b in blocks if b.get("type") == "tool_use" and _str(b.get("id"))
-        )
-        if r.get("isApiErrorMessage") is True:
-            entry.api_error = " ".join(str(x) for x in (r.get("apiErrorStatus"), r.get("error")) if x) or "error"
+        entry.tool_uses = tuple((b.id, str(b.name or "tool")) for b in blocks if b.type == "tool_use" and _str(b.id))
+        if r.isApiErrorMessage is True:
+            entry.api_error = " ".join(str(x) for x in (r.apiErrorStatus, r.error) if x) or "error"
     return entry
+
+
+def _from_dict(record: dict[str, Any]) -> _Line:
+    """A line parsed on the slow path, in the fast path's shape (odd shapes are left out)."""
+    message = record.get("message")
+    parsed = None
+    if isinstance(message, dict):
+        content = message.get("content")
+        blocks = [
+            _Block(b.get("type"), b.get("id"), b.get("name"), b.get("tool_use_id"))
+            for b in (content if isinstance(content, list) else [])
+            if isinstance(b, dict)
+        ]
+        parsed = _Message(message.get("id"), blocks)
+    fields = {f: record.get(f) for f in _Line.__struct_fields__ if f != "message"}
+    return _Line(**fields, message=parsed)
+
+
+TRANSCRIPT = LineFormat(_Line, _keep, _Kept)
 
 
 def _str(value: Any) -> str | None:
