@@ -219,3 +219,27 @@ def test_transcript_fast_path_matches_the_line_by_line_path(tmp_path, tiny, monk
     slow = _transcript_facts(transcript.open_transcript(path))
     assert fast == slow
     assert fast[5] and fast[-1]
+
+
+@pytest.mark.parametrize("ending", ["", "\n"])
+def test_read_record_finds_any_line_across_blocks(tmp_path, ending: str) -> None:
+    from threaddoctor.errors import InputError
+    from threaddoctor.sources.files.lines import read_record
+
+    rng = random.Random(3)
+    lines = [json.dumps({"n": i, "pad": "x" * rng.randint(0, 400_000)}) for i in range(1, 40)]
+    path = tmp_path / "log.jsonl"
+    path.write_text("\n".join(lines) + ending)
+    assert [read_record(path, n)["n"] for n in range(1, 40)] == list(range(1, 40))
+    with pytest.raises(InputError):
+        read_record(path, 40)
+
+
+def test_reader_finds_lines_from_the_chunk_marks(tmp_path, tiny) -> None:
+    lines = _rollout_lines(random.Random(9))
+    path = tmp_path / "rollout.jsonl"
+    path.write_bytes(b"".join(lines))
+    src = rollout.open_rollout(path)
+    assert len(src.reader.marks) > 10  # chunks in both processes noted where they start
+    for n in range(1, len(lines) + 1):
+        assert src.reader.record(n) == json.loads(lines[n - 1])

@@ -10,7 +10,6 @@ from threaddoctor.rules.base import Rule
 from threaddoctor.rules.claude.common import leaf_evidence
 from threaddoctor.rules.files.common import line_evidence
 from threaddoctor.sources.claude.transcript import ClaudeTranscript, Entry
-from threaddoctor.sources.files.lines import read_record
 from threaddoctor.sources.t3code.vocabulary import iso_now
 
 
@@ -63,7 +62,7 @@ def _repair(src: ClaudeTranscript, tool_use_ids: list[str]) -> RepairPlan:
     """A user line answering the orphans with error results, parented on the chain's last line and
     wearing its envelope: the shape Claude Code 2.1.197 accepted on resume (fixtures/claude)."""
     leaf = src.chain[-1]
-    around = read_record(src.path, leaf.line)
+    around = src.reader.record(leaf.line)
     record = {
         "parentUuid": leaf.uuid,
         **{k: around[k] for k in _ENVELOPE if k in around},

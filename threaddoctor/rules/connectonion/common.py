@@ -7,13 +7,12 @@ import time
 
 from threaddoctor.findings import AppendRecord, FixSafety, RepairPlan
 from threaddoctor.sources.connectonion.sessions import ConnectOnionSessions
-from threaddoctor.sources.files.lines import read_record
 
 
 def interrupted(src: ConnectOnionSessions, line: int) -> RepairPlan:
     """The session's newest record, as the host's reconcile rewrites it: status interrupted, the
     revision counted up, updated_at now; everything else (messages, trace, pending tool) kept."""
-    record = read_record(src.path, line)
+    record = src.reader.record(line)
     record["status"] = "interrupted"
     record["updated_at"] = time.time()
     if isinstance(record.get("revision"), int):

@@ -53,11 +53,8 @@ class Entry(msgspec.Struct, gc=False):
     message_id: str | None = None
     api_error: str | None = None  # "529 server_error" on an isApiErrorMessage line
     prompt: bool = False  # a user line a person (or -p) sent: no tool_result, not isMeta
-
-    @property
-    def up(self) -> str | None:
-        """Where resume goes next: the parent, or across a compact boundary its logical parent."""
-        return self.parent if self.parent is not None else self.logical_parent
+    # Where resume goes next: the parent, or across a compact boundary its logical parent.
+    up: str | None = None
 
     @property
     def link_field(self) -> str:
@@ -130,6 +127,7 @@ class ClaudeTranscript(LogSource):
         """Whole chunks decoded in C when they are clean; line by line only where one is not."""
         with gc_paused():
             for chunk in decoded_chunks(self.path, TRANSCRIPT):
+                self.reader.mark(chunk.first, chunk.offset)
                 if chunk.kept is not None:
                     self._take(chunk.first, chunk.lines, chunk.kept)
                     continue
@@ -172,9 +170,9 @@ class ClaudeTranscript(LogSource):
                 self.broken.append(self._broken(e, target, active, hanging))
 
     def _walk(self, leaf: Entry) -> list[Entry]:
-        chain, seen = [leaf], {leaf.uuid}
-        while (up := chain[-1].up) is not None and up in self.entries and up not in seen:
-            chain.append(self.entries[up])
+        chain, seen, known, entry = [leaf], {leaf.uuid}, self.entries, leaf
+        while (up := entry.up) is not None and up not in seen and (entry := known.get(up)) is not None:
+            chain.append(entry)
             seen.add(up)
         chain.reverse()
         return chain
@@ -183,7 +181,15 @@ class ClaudeTranscript(LogSource):
         """uuid -> where walking up from it ends: a root, a line whose link is broken, or a cycle.
         Lines sharing the active chain's terminal are on it or on a dead branch off it."""
         terminal: dict[str, str] = {}
+        known = self.entries
         for entry in entries:
+            up = entry.up
+            if up is None or up not in known:
+                terminal[entry.uuid] = entry.uuid
+                continue
+            if (end := terminal.get(up)) is not None:  # the usual case: the parent was written first
+                terminal[entry.uuid] = end
+                continue
             path, on_path, cur = [], set(), entry.uuid
             while cur not in terminal:
                 path.append(cur)
@@ -215,15 +221,20 @@ def _newest_leaf(main: list[Entry]) -> Entry | None:
     return max(pool, key=lambda e: e.line, default=None)
 
 
+# The types Claude Code writes (checked on every recorded fixture). A line with another type
+# fails the chunk's decode, and the chunk is read line by line, where _from_dict drops odd values.
+_S = str | None
+
+
 class _Block(msgspec.Struct, gc=False):
-    type: Any = None
-    id: Any = None
-    name: Any = None
-    tool_use_id: Any = None
+    type: _S = None
+    id: _S = None
+    name: _S = None
+    tool_use_id: _S = None
 
 
 class _Message(msgspec.Struct, gc=False):
-    id: Any = None
+    id: _S = None
     content: str | list[_Block] | None = None
 
 
@@ -231,24 +242,27 @@ class _Line(msgspec.Struct, gc=False):
     """The fields of a transcript line the rules read; msgspec validates and skips the rest
     (message text, tool output, file snapshots) without building them."""
 
-    type: Any = None
-    uuid: Any = None
-    parentUuid: Any = None
-    logicalParentUuid: Any = None
-    subtype: Any = None
-    timestamp: Any = None
-    isSidechain: Any = None
-    isMeta: Any = None
-    isApiErrorMessage: Any = None
+    type: _S = None
+    uuid: _S = None
+    parentUuid: _S = None
+    logicalParentUuid: _S = None
+    subtype: _S = None
+    timestamp: _S = None
+    isSidechain: bool | None = None
+    isMeta: bool | None = None
+    isApiErrorMessage: bool | None = None
     apiErrorStatus: Any = None
     error: Any = None
-    sessionId: Any = None
-    version: Any = None
-    customTitle: Any = None
-    aiTitle: Any = None
-    summary: Any = None
+    sessionId: _S = None
+    version: _S = None
+    customTitle: _S = None
+    aiTitle: _S = None
+    summary: _S = None
     message: _Message | None = None
 
+
+_BOOLS = ("isSidechain", "isMeta", "isApiErrorMessage")
+_ANY = ("apiErrorStatus", "error")
 
 # A chunk's lines come down to: their entries (line = index in the chunk), the first session id,
 # the last version, and the last title of each kind.
@@ -260,53 +274,66 @@ def _keep(lines: list[_Line]) -> _Kept:
     entries, session_id, version, titles = [], None, None, {}
     for i, r in enumerate(lines):
         rtype = r.type
-        if rtype in _TITLES and isinstance(title := getattr(r, _TITLES[rtype]), str):
+        if rtype in _TITLES and (title := getattr(r, _TITLES[rtype])):
             titles[rtype] = title[:200]
-        session_id = session_id or _str(r.sessionId)
-        version = _str(r.version) or version
-        if isinstance(r.uuid, str) and isinstance(rtype, str):
+        session_id = session_id or r.sessionId
+        version = r.version or version
+        if r.uuid and rtype:
             entries.append(_entry(i, r.uuid, rtype, r))
     return entries, session_id, version, titles
 
 
 def _entry(index: int, uuid: str, rtype: str, r: _Line) -> Entry:
-    message = r.message
-    blocks = message.content if message is not None and isinstance(message.content, list) else []
-    results = tuple(b.tool_use_id for b in blocks if b.type == "tool_result" and _str(b.tool_use_id))
-    entry = Entry(
-        line=index,
-        uuid=uuid,
-        type=rtype,
-        parent=_str(r.parentUuid),
-        logical_parent=_str(r.logicalParentUuid),
-        subtype=_str(r.subtype),
-        timestamp=_str(r.timestamp),
-        sidechain=r.isSidechain is True,
-        tool_results=results,
-        message_id=_str(message.id) if message is not None else None,
-        prompt=rtype == "user" and not results and not r.isMeta,
+    message, blocks, results, uses = r.message, (), (), ()
+    if message is not None and type(message.content) is list:
+        blocks = message.content
+        results = tuple(b.tool_use_id for b in blocks if b.type == "tool_result" and b.tool_use_id)
+        if rtype == "assistant":
+            uses = tuple((b.id, b.name or "tool") for b in blocks if b.type == "tool_use" and b.id)
+    parent, logical = r.parentUuid or None, r.logicalParentUuid or None
+    api_error = None
+    if rtype == "assistant" and r.isApiErrorMessage is True:
+        api_error = " ".join(str(x) for x in (r.apiErrorStatus, r.error) if x) or "error"
+    return Entry(
+        index,
+        uuid,
+        rtype,
+        parent,
+        logical,
+        r.subtype or None,
+        r.timestamp or None,
+        r.isSidechain is True,
+        uses,
+        results,
+        (message.id or None) if message is not None else None,
+        api_error,
+        rtype == "user" and not results and not r.isMeta,
+        parent if parent is not None else logical,
     )
-    if rtype == "assistant":
-        entry.tool_uses = tuple((b.id, str(b.name or "tool")) for b in blocks if b.type == "tool_use" and _str(b.id))
-        if r.isApiErrorMessage is True:
-            entry.api_error = " ".join(str(x) for x in (r.apiErrorStatus, r.error) if x) or "error"
-    return entry
 
 
 def _from_dict(record: dict[str, Any]) -> _Line:
-    """A line parsed on the slow path, in the fast path's shape (odd shapes are left out)."""
+    """A line parsed on the slow path, in the fast path's shape: values of another type than
+    Claude Code writes are left out."""
     message = record.get("message")
     parsed = None
     if isinstance(message, dict):
         content = message.get("content")
         blocks = [
-            _Block(b.get("type"), b.get("id"), b.get("name"), b.get("tool_use_id"))
+            _Block(*(_str(b.get(k)) for k in _Block.__struct_fields__))
             for b in (content if isinstance(content, list) else [])
             if isinstance(b, dict)
         ]
-        parsed = _Message(message.get("id"), blocks)
-    fields = {f: record.get(f) for f in _Line.__struct_fields__ if f != "message"}
+        parsed = _Message(_str(message.get("id")), blocks)
+    fields: dict[str, Any] = {}
+    for name in _Line.__struct_fields__[:-1]:  # all but message
+        value = record.get(name)
+        fields[name] = value if name in _ANY else _bool(value) if name in _BOOLS else _str(value)
     return _Line(**fields, message=parsed)
+
+
+def _bool(value: Any) -> bool | None:
+    return value if isinstance(value, bool) else None
 
 
 TRANSCRIPT = LineFormat(_Line, _keep, _Kept)

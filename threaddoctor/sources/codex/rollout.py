@@ -199,6 +199,7 @@ class CodexRollout(LogSource):
     def _read_chunks(self) -> int | None:
         expected: int | None = None
         for chunk in decoded_chunks(self.path, ROLLOUT):
+            self.reader.mark(chunk.first, chunk.offset)
             if chunk.kept is not None:
                 expected = self._take(chunk.first, chunk.lines, chunk.kept, expected)
                 continue

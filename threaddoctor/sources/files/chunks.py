@@ -64,7 +64,7 @@ def _decoder(record: type) -> msgspec.json.Decoder:
 
 @cache
 def _carrier(kept: Any) -> msgspec.msgpack.Decoder:
-    return msgspec.msgpack.Decoder(list[tuple[int, kept | None, bytes | tuple[int, int]]])
+    return msgspec.msgpack.Decoder(list[tuple[int, kept | None, bytes, int, int]])
 
 
 @contextmanager
@@ -85,7 +85,8 @@ class Chunk:
     first: int  # the line number of the chunk's first line
     lines: int
     kept: Any  # what `keep` made of the records, when the chunk is proven clean; else None
-    raw: bytes = b""  # otherwise the chunk's bytes, to be read line by line
+    raw: bytes  # otherwise the chunk's bytes, to be read line by line
+    offset: int  # where the chunk starts in the (decompressed) file
 
 
 def decoded_chunks(path: Path, fmt: LineFormat) -> Iterator[Chunk]:
@@ -95,8 +96,8 @@ def decoded_chunks(path: Path, fmt: LineFormat) -> Iterator[Chunk]:
     try:
         other = pool.submit(_decoded_in_worker, path, fmt, split) if pool else None
         first = 1
-        for lines, kept, raw in _decoded(path, fmt, 0, split or None):
-            yield Chunk(first, lines, kept, raw)
+        for lines, kept, raw, offset, _ in _decoded(path, fmt, 0, split or None):
+            yield Chunk(first, lines, kept, raw, offset)
             first += lines
         if other is not None:
             yield from _worker_chunks(other, path, fmt, split, first)
@@ -109,22 +110,21 @@ def _worker_chunks(other: Future, path: Path, fmt: LineFormat, split: int, first
     try:
         parts = fmt.carrier().decode(other.result())
     except Exception:  # a worker that died (killed, out of memory): read its part here instead
-        parts = [(lines, kept, raw) for lines, kept, raw in _decoded(path, fmt, split, None)]
-    for lines, kept, raw in parts:
-        if isinstance(raw, tuple):  # a damaged chunk comes back as its byte range, not its bytes
-            raw = _read_range(path, *raw)
-        yield Chunk(first, lines, kept, raw)
+        parts = list(_decoded(path, fmt, split, None))
+    for lines, kept, raw, offset, length in parts:
+        if kept is None and not raw:  # a damaged chunk comes back as its byte range, not its bytes
+            raw = _read_range(path, offset, length)
+        yield Chunk(first, lines, kept, raw, offset)
         first += lines
 
 
 def _decoded_in_worker(path: Path, fmt: LineFormat, start: int) -> bytes:
-    parts = [(n, kept, raw if kept is not None else at) for n, kept, raw, at in _decoded(path, fmt, start, None, True)]
-    return msgspec.msgpack.encode(parts)
+    return msgspec.msgpack.encode(list(_decoded(path, fmt, start, None, keep_raw=False)))
 
 
-def _decoded(path: Path, fmt: LineFormat, start: int, stop: int | None, ranges: bool = False) -> Iterator[Any]:
-    """(lines, kept or None, raw bytes when not clean[, (offset, length)]) for each chunk of the
-    bytes [start, stop)."""
+def _decoded(path: Path, fmt: LineFormat, start: int, stop: int | None, keep_raw: bool = True) -> Iterator[Any]:
+    """(lines, kept or None, raw bytes when not clean, offset, length) for each chunk of the bytes
+    [start, stop); without keep_raw, a damaged chunk's bytes are left for the reader to re-read."""
     decoder = fmt.decoder()
     for buf, end, offset in _pieces(path, start, stop):
         with memoryview(buf) as whole, whole[:end] as view:
@@ -132,9 +132,9 @@ def _decoded(path: Path, fmt: LineFormat, start: int, stop: int | None, ranges: 
             if records is not None:
                 kept, lines, raw = fmt.keep(records), len(records), b""
             else:
-                kept, raw = None, b"" if ranges else view.tobytes()
+                kept, raw = None, view.tobytes() if keep_raw else b""
                 lines = buf.count(b"\n", 0, end) + (not buf.endswith(b"\n", 0, end))
-        yield (lines, kept, raw, (offset, end)) if ranges else (lines, kept, raw)
+        yield lines, kept, raw, offset, end
 
 
 def _read_range(path: Path, offset: int, length: int) -> bytes:
