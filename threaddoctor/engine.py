@@ -6,6 +6,7 @@ import sqlite3
 import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, Field
 
@@ -17,8 +18,9 @@ from threaddoctor.rules.selection import select_rules
 from threaddoctor.sources.base import Source
 from threaddoctor.sources.detect import kind_of
 from threaddoctor.sources.registry import OPENERS, opener
-from threaddoctor.sources.t3code.exported import load_export
-from threaddoctor.sources.t3code.source import Progress, open_t3
+
+if TYPE_CHECKING:
+    from threaddoctor.sources.t3code.source import Progress
 
 _SCOPE_ORDER = {"schema": 0, "state": 1, "log": 2}
 
@@ -84,7 +86,13 @@ def scan(
     kind = kind_of(path)
     if kind in OPENERS:
         return _run_and_close(opener(kind)(path), rules)
+    # T3 Code's readers (and sqlite-utils) are imported only for T3 Code files: a scan of an
+    # agent's log starts faster and holds less.
+    from threaddoctor.sources.t3code.source import open_t3
+
     if kind == "t3code-export":
+        from threaddoctor.sources.t3code.exported import load_export
+
         src = load_export(path)
         src.deep, src.progress = deep, progress
         try:

@@ -152,6 +152,10 @@ class ClaudeTranscript(LogSource):
                 self.duplicates += 1
                 continue
             entry.line += first
+            if (parent := known.get(entry.up)) is not None:  # one string object per uuid
+                entry.up = parent.uuid
+                if entry.parent is not None:
+                    entry.parent = entry.up
             known[entry.uuid] = entry
 
     def _link(self) -> None:

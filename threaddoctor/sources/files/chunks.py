@@ -64,7 +64,7 @@ def _decoder(record: type) -> msgspec.json.Decoder:
 
 @cache
 def _carrier(kept: Any) -> msgspec.msgpack.Decoder:
-    return msgspec.msgpack.Decoder(list[tuple[int, kept | None, bytes, int, int]])
+    return msgspec.msgpack.Decoder(tuple[int, kept | None, bytes, int, int])
 
 
 @contextmanager
@@ -108,9 +108,10 @@ def decoded_chunks(path: Path, fmt: LineFormat) -> Iterator[Chunk]:
 
 def _worker_chunks(other: Future, path: Path, fmt: LineFormat, split: int, first: int) -> Iterator[Chunk]:
     try:
-        parts = fmt.carrier().decode(other.result())
+        carrier = fmt.carrier()
+        parts = map(carrier.decode, other.result())  # one chunk at a time: memory stays flat
     except Exception:  # a worker that died (killed, out of memory): read its part here instead
-        parts = list(_decoded(path, fmt, split, None))
+        parts = _decoded(path, fmt, split, None)
     for lines, kept, raw, offset, length in parts:
         if kept is None and not raw:  # a damaged chunk comes back as its byte range, not its bytes
             raw = _read_range(path, offset, length)
@@ -118,8 +119,8 @@ def _worker_chunks(other: Future, path: Path, fmt: LineFormat, split: int, first
         first += lines
 
 
-def _decoded_in_worker(path: Path, fmt: LineFormat, start: int) -> bytes:
-    return msgspec.msgpack.encode(list(_decoded(path, fmt, start, None, keep_raw=False)))
+def _decoded_in_worker(path: Path, fmt: LineFormat, start: int) -> list[bytes]:
+    return [msgspec.msgpack.encode(part) for part in _decoded(path, fmt, start, None, keep_raw=False)]
 
 
 def _decoded(path: Path, fmt: LineFormat, start: int, stop: int | None, keep_raw: bool = True) -> Iterator[Any]:

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass, field
-
-import sqlite_utils
+from typing import TYPE_CHECKING
 
 from threaddoctor.errors import InputError
 from threaddoctor.sources.t3code.releases import (
@@ -16,6 +15,9 @@ from threaddoctor.sources.t3code.releases import (
     Release,
     release_for_migration,
 )
+
+if TYPE_CHECKING:
+    import sqlite_utils
 
 # Tables every generation from v0.0.9 on has; without them the rules have nothing to read.
 CORE_TABLES = (
@@ -69,7 +71,10 @@ class SchemaInfo:
 
 
 def _introspect(conn: sqlite3.Connection) -> sqlite_utils.Database:
-    # No pragmas, no plugins: the connection is read-only and must stay untouched.
+    # No pragmas, no plugins: the connection is read-only and must stay untouched. Imported here:
+    # sqlite-utils (and numpy, when installed) cost 25 MB that scans of agent logs never need.
+    import sqlite_utils
+
     return sqlite_utils.Database(conn, recursive_triggers=False, execute_plugins=False)
 
 
