@@ -23,6 +23,7 @@ from threaddoctor.fix.files import FileFixReport, repair_file, undo_file
 from threaddoctor.fix.plan import Selection
 from threaddoctor.report import fix_text, json_report, outputs, text
 from threaddoctor.rules import all_rules, get_rule
+from threaddoctor.rules.base import Rule
 from threaddoctor.rules.selection import select_rules, split_patterns
 from threaddoctor.sources.detect import kind_of
 from threaddoctor.sources.locations import discover, places
@@ -157,7 +158,7 @@ def scan(
     progress = LazyProgress(err)
     try:
         cfg = config.load()
-        rules = select_rules(all_rules(), select or cfg.select, ignore or cfg.ignore)
+        rules = _chosen_rules(select or cfg.select, ignore or cfg.ignore)
         targets = _targets(paths, example, announce=fmt in (None, OutputFormat.text))
         results = [run_scan(t, rules=rules, deep=deep or cfg.deep, progress=progress) for t in targets]
         results = baseline.override_severity(results, _severities(cfg))
@@ -194,6 +195,12 @@ def scan(
 
 
 app.command("check", help="Run the rules on exported logs or databases, for CI: the same as `scan`.")(scan)
+
+
+def _chosen_rules(select: list[str] | None, ignore: list[str] | None) -> list[Rule] | None:
+    """The rules --select/--ignore chose; None without them: each scan then loads only the rules
+    for its source's kind."""
+    return select_rules(all_rules(), select, ignore) if select or ignore else None
 
 
 def _targets(paths: list[Path] | None, example: bool, announce: bool) -> list[Path]:
@@ -252,7 +259,7 @@ def baseline_command(
     """Write a baseline of the current findings: `scan --baseline FILE` then reports only new ones."""
     try:
         cfg = config.load()
-        rules = select_rules(all_rules(), select or cfg.select, ignore or cfg.ignore)
+        rules = _chosen_rules(select or cfg.select, ignore or cfg.ignore)
         results = [run_scan(t, rules=rules) for t in _targets(paths, False, False)]
         known = baseline.from_results(results)
         baseline.write(output, known)

@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 
 from threaddoctor.errors import InputError
 from threaddoctor.findings import Finding, Severity
-from threaddoctor.rules import all_rules
+from threaddoctor.rules import all_rules, rules_for
 from threaddoctor.rules.base import Rule
 from threaddoctor.rules.selection import select_rules
 from threaddoctor.sources.base import Source
@@ -81,9 +81,10 @@ def scan(
     rules: Sequence[Rule] | None = None,
 ) -> ScanResult:
     """Scan one T3 Code database (read-only) or one exported log. Raises ThreadDoctorError on bad input."""
-    rules = select_rules(all_rules(), select, ignore) if rules is None else rules
     path = Path(path).expanduser()
     kind = kind_of(path)
+    if rules is None:
+        rules = select_rules(all_rules(), select, ignore) if select or ignore else rules_for(kind)
     if kind in OPENERS:
         return _run_and_close(opener(kind)(path), rules)
     # T3 Code's readers (and sqlite-utils) are imported only for T3 Code files: a scan of an

@@ -10,18 +10,20 @@ from rich.console import Console
 
 from threaddoctor.engine import ScanResult
 from threaddoctor.report import json_report, text
+from threaddoctor.rules import all_rules
 from threaddoctor.rules.base import Rule
 from threaddoctor.version import __version__
 
 
-def render(fmt: str, results: list[ScanResult], rules: Sequence[Rule], console_width: int | None = None) -> str:
-    """One format as a string (text included, uncoloured, for files)."""
+def render(fmt: str, results: list[ScanResult], rules: Sequence[Rule] | None, console_width: int | None = None) -> str:
+    """One format as a string (text included, uncoloured, for files). `rules`: those the scan chose
+    (None: all of them), which SARIF and JUnit describe."""
     if fmt == "json":
         return json_report.dumps(json_document(results)) + "\n"
     if fmt == "sarif":
         from threaddoctor.report.sarif import sarif_document
 
-        return json_report.dumps(sarif_document(results, rules)) + "\n"
+        return json_report.dumps(sarif_document(results, _or_all(rules))) + "\n"
     if fmt == "github":
         from threaddoctor.report.github import annotations
 
@@ -30,7 +32,7 @@ def render(fmt: str, results: list[ScanResult], rules: Sequence[Rule], console_w
     if fmt == "junit":
         from threaddoctor.report.junit import junit_xml
 
-        return junit_xml(results, rules)
+        return junit_xml(results, _or_all(rules))
     buffer = io.StringIO()
     render_text(results, Console(file=buffer, width=console_width or 120, color_system=None, highlight=False))
     return buffer.getvalue()
@@ -60,7 +62,11 @@ def json_document(results: list[ScanResult]) -> dict:
     }
 
 
-def write_files(files: dict[str, Path | None], results: list[ScanResult], rules: Sequence[Rule]) -> None:
+def _or_all(rules: Sequence[Rule] | None) -> Sequence[Rule]:
+    return all_rules() if rules is None else rules
+
+
+def write_files(files: dict[str, Path | None], results: list[ScanResult], rules: Sequence[Rule] | None) -> None:
     for fmt, path in files.items():
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)

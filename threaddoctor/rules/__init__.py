@@ -10,12 +10,30 @@ from threaddoctor.errors import UsageError
 from threaddoctor.rules.base import Rule
 
 _BUNDLES = ("t3code", "codex", "claude", "connectonion", "files")
+# The folders whose rules can apply to a source kind: a scan of one agent's log imports only
+# those (T3 Code's rules bring its event contract, a tenth of a second to import).
+_BUNDLES_FOR = {
+    "codex-rollout": ("codex", "files"),
+    "codex-exec": ("codex", "files"),
+    "codex-sqlite": ("codex",),
+    "claude-transcript": ("claude", "files"),
+    "connectonion-sessions": ("connectonion", "files"),
+}
+
+
+def all_rules() -> tuple[Rule, ...]:
+    return _rules_in(_BUNDLES)
+
+
+def rules_for(kind: str) -> tuple[Rule, ...]:
+    """The rules that can apply to a source of this kind (all of them for a kind not listed)."""
+    return _rules_in(_BUNDLES_FOR.get(kind, _BUNDLES))
 
 
 @cache
-def all_rules() -> tuple[Rule, ...]:
+def _rules_in(bundles: tuple[str, ...]) -> tuple[Rule, ...]:
     found: list[Rule] = []
-    for bundle in _BUNDLES:
+    for bundle in bundles:
         package = importlib.import_module(f"threaddoctor.rules.{bundle}")
         for info in pkgutil.iter_modules(package.__path__):
             module = importlib.import_module(f"{package.__name__}.{info.name}")
