@@ -40,8 +40,9 @@ RULE = Rule(
         "closed transport fails the tool call (Codex PR #23867: existing processes fail through the disconnect "
         "path; before PR #28512 sessions were not resumed). The output then reads like the agent's command "
         "failed, and the turn looks like an agent failure although the infrastructure failed. The rule "
-        "reports tool outputs whose text says the transport closed or disconnected, so CI can tell "
-        "infrastructure failures from agent failures."
+        "reports tool outputs that open with the transport's error (closed, disconnected, reset by peer), so CI "
+        "can tell infrastructure failures from agent failures; a phrase deep inside a command's own output is "
+        "what the command printed, and is not counted."
     ),
     fix_safety=FixSafety.none,
     fix_reason="the failure already happened; the finding classifies it",

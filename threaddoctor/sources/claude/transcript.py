@@ -340,7 +340,7 @@ def _bool(value: Any) -> bool | None:
     return value if isinstance(value, bool) else None
 
 
-TRANSCRIPT = LineFormat(_Line, _keep, _Kept)
+TRANSCRIPT = LineFormat(_Line, _keep, _Kept, joint=b'}\n{"')  # every line is an object with keys
 
 
 def _str(value: Any) -> str | None:
