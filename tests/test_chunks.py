@@ -188,7 +188,18 @@ def _transcript_facts(src) -> tuple:
         src.duplicates,
         src.records,
         sorted(
-            (e.line, e.uuid, e.type, e.parent, e.logical_parent, e.tool_uses, e.tool_results, e.prompt, e.api_error)
+            (
+                e.line,
+                e.uuid,
+                e.type,
+                e.parent,
+                e.logical_parent,
+                e.tool_uses,
+                e.tool_results,
+                e.prompt,
+                e.api_error,
+                e.preserved,
+            )
             for e in src.entries.values()
         ),
         src.leaf.uuid if src.leaf else None,

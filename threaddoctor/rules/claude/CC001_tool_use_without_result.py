@@ -14,11 +14,12 @@ from threaddoctor.sources.t3code.vocabulary import iso_now
 
 
 def unanswered(src: ClaudeTranscript) -> list[tuple[int, Entry, str, str]]:
-    """(chain index, line, tool_use id, tool name) of every tool_use on the active chain, since its
-    last compaction, that no later line of the chain answers. One API message is split into one
-    assistant line per block, and its results may come in several user lines: any later one counts."""
+    """(chain index, line, tool_use id, tool name) of every tool_use on the active chain that the
+    next request sends (since the last compaction, with the lines it preserved) and no later line
+    of the chain answers. One API message is split into one assistant line per block, and its
+    results may come in several user lines: any later one counts."""
     pending: dict[str, tuple[int, Entry, str, str]] = {}
-    for i in range(src.compaction_start(), len(src.chain)):
+    for i in src.request_window():
         entry = src.chain[i]
         for tool_use_id in entry.tool_results:
             pending.pop(tool_use_id, None)

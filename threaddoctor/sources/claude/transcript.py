@@ -55,6 +55,9 @@ class Entry(msgspec.Struct, gc=False):
     prompt: bool = False  # a user line a person (or -p) sent: no tool_result, not isMeta
     # Where resume goes next: the parent, or across a compact boundary its logical parent.
     up: str | None = None
+    # On a compact boundary: the lines before it kept verbatim (compactMetadata.preservedMessages),
+    # which the next request sends right after the summary.
+    preserved: tuple[str, ...] = ()
 
     @property
     def link_field(self) -> str:
@@ -117,6 +120,13 @@ class ClaudeTranscript(LogSource):
         """Index in `chain` of its last compact boundary (0 without one). The next request is built
         from here on: what came before reaches the model only through the compaction summary."""
         return max((i for i, e in enumerate(self.chain) if e.compact_boundary), default=0)
+
+    def request_window(self) -> list[int]:
+        """Indexes in `chain` of the lines the next request is built from: since the last compact
+        boundary, plus the lines that boundary preserved verbatim (they sit before it)."""
+        start = self.compaction_start()
+        kept = set(self.chain[start].preserved) if self.chain and self.chain[start].compact_boundary else set()
+        return [i for i in range(start) if self.chain[i].uuid in kept] + list(range(start, len(self.chain)))
 
     def last_prompt_index(self) -> int:
         """Index in `chain` of the last prompt, -1 without one: where the current turn began."""
@@ -242,6 +252,14 @@ class _Message(msgspec.Struct, gc=False):
     content: str | list[_Block] | None = None
 
 
+class _Preserved(msgspec.Struct, gc=False):
+    uuids: list[str] | None = None
+
+
+class _CompactMetadata(msgspec.Struct, gc=False):
+    preservedMessages: _Preserved | None = None
+
+
 class _Line(msgspec.Struct, gc=False):
     """The fields of a transcript line the rules read; msgspec validates and skips the rest
     (message text, tool output, file snapshots) without building them."""
@@ -262,6 +280,7 @@ class _Line(msgspec.Struct, gc=False):
     customTitle: _S = None
     aiTitle: _S = None
     summary: _S = None
+    compactMetadata: _CompactMetadata | None = None
     message: _Message | None = None
 
 
@@ -313,7 +332,13 @@ def _entry(index: int, uuid: str, rtype: str, r: _Line) -> Entry:
         api_error,
         rtype == "user" and not results and not r.isMeta,
         parent if parent is not None else logical,
+        _preserved(r.compactMetadata),
     )
+
+
+def _preserved(meta: _CompactMetadata | None) -> tuple[str, ...]:
+    kept = meta.preservedMessages if meta is not None else None
+    return tuple(kept.uuids) if kept is not None and kept.uuids else ()
 
 
 def _from_dict(record: dict[str, Any]) -> _Line:
@@ -330,10 +355,18 @@ def _from_dict(record: dict[str, Any]) -> _Line:
         ]
         parsed = _Message(_str(message.get("id")), blocks)
     fields: dict[str, Any] = {}
-    for name in _Line.__struct_fields__[:-1]:  # all but message
+    for name in _Line.__struct_fields__[:-2]:  # all but compactMetadata and message
         value = record.get(name)
         fields[name] = value if name in _ANY else _bool(value) if name in _BOOLS else _str(value)
-    return _Line(**fields, message=parsed)
+    return _Line(**fields, compactMetadata=_compact_metadata(record.get("compactMetadata")), message=parsed)
+
+
+def _compact_metadata(meta: Any) -> _CompactMetadata | None:
+    kept = meta.get("preservedMessages") if isinstance(meta, dict) else None
+    uuids = kept.get("uuids") if isinstance(kept, dict) else None
+    if not isinstance(uuids, list):
+        return None
+    return _CompactMetadata(_Preserved([u for u in uuids if isinstance(u, str)]))
 
 
 def _bool(value: Any) -> bool | None:
