@@ -12,11 +12,9 @@ Target: the scan takes at most 0.3 x the plain parse, and memory stays flat.
 from __future__ import annotations
 
 import json
-import os
 import sys
-import time
 
-from log_measure import DATA, MB, ROOT, measure
+from log_measure import DATA, ROOT, bench, built
 
 TARGET = DATA / "rollout-200mb.jsonl"
 SIZE = 200_000_000
@@ -68,16 +66,8 @@ def build() -> None:
                     continue  # leave the last turn open, as a kill would
                 f.write(line)
                 size += len(line)
-    old = time.time() - 3600
-    os.utime(TARGET, (old, old))
-    print(f"built {TARGET} ({size / MB:.0f} MB, {n} turns)")
-
-
-def main() -> int:
-    if not TARGET.exists():
-        build()
-    return measure(TARGET)
+    built(TARGET, size, n)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(bench(TARGET, build))
