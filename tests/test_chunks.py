@@ -254,3 +254,18 @@ def test_reader_finds_lines_from_the_chunk_marks(tmp_path, tiny) -> None:
     assert len(src.reader.marks) > 10  # chunks in both processes noted where they start
     for n in range(1, len(lines) + 1):
         assert src.reader.record(n) == json.loads(lines[n - 1])
+
+
+def test_a_parent_loop_ends_the_chain_walk(tmp_path) -> None:
+    from threaddoctor.sources.claude import transcript
+
+    def line(uuid: str, parent: str | None) -> str:
+        return json.dumps(
+            {"parentUuid": parent, "type": "user", "uuid": uuid, "sessionId": "s", "message": {"content": "x"}}
+        )
+
+    path = tmp_path / "loop.jsonl"
+    path.write_text("\n".join([line("a", "c"), line("b", "a"), line("c", "b"), line("d", "c")]) + "\n")
+    src = transcript.open_transcript(path)
+    assert src.leaf is not None and src.leaf.uuid == "d"
+    assert [e.uuid for e in src.chain] == ["a", "b", "c", "d"]  # each line once, stopping where the loop closes

@@ -114,7 +114,9 @@ class ClaudeTranscript(LogSource):
     # ---- the conversation, as resume rebuilds it ----------------------------------------------
     def main(self) -> list[Entry]:
         """Lines of this transcript's own conversation (a subagent file's sidechain is its own)."""
-        return [e for e in self.entries.values() if self.subagent or not e.sidechain]
+        if self.subagent:
+            return list(self.entries.values())
+        return [e for e in self.entries.values() if not e.sidechain]
 
     def compaction_start(self) -> int:
         """Index in `chain` of its last compact boundary (0 without one). The next request is built
@@ -172,34 +174,47 @@ class ClaudeTranscript(LogSource):
         main = self.main()
         if not main and self.entries:  # every line a sidechain: a subagent's own transcript
             self.subagent, main = True, list(self.entries.values())
-        self.leaf = _newest_leaf(main)
+        talk = [e for e in main if e.type in CONVERSATION]
+        self.leaf = _newest_leaf(talk)
         self.chain = self._walk(self.leaf) if self.leaf else []
-        terminals = self._terminals(main)
+        terminals, dangling = self._terminals(main)
         active = terminals.get(self.chain[0].uuid) if self.chain else None
-        hanging = Counter(terminals[e.uuid] for e in main if e.type in CONVERSATION)
+        ends = set(terminals.values())
+        if len(ends) == 1:  # one tree, the usual case: no need to count line by line
+            hanging = Counter(dict.fromkeys(ends, len(talk)))
+        else:
+            hanging = Counter(terminals[e.uuid] for e in talk)
         self.unreachable = sum(n for term, n in hanging.items() if term != active)
-        for e in main:
-            target = e.up
-            if target is not None and target not in self.entries:
-                self.broken.append(self._broken(e, target, active, hanging))
+        self.broken = [self._broken(e, e.up, active, hanging) for e in dangling]  # type: ignore[arg-type]
 
     def _walk(self, leaf: Entry) -> list[Entry]:
-        chain, seen, known, entry = [leaf], {leaf.uuid}, self.entries, leaf
-        while (up := entry.up) is not None and up not in seen and (entry := known.get(up)) is not None:
+        chain, known, entry = [leaf], self.entries, leaf
+        for _ in range(len(known)):
+            up = entry.up
+            if up is None or (entry := known.get(up)) is None:  # type: ignore[assignment]
+                break
             chain.append(entry)
-            seen.add(up)
+        else:  # more steps than lines: the links loop; walk again, stopping where the loop closes
+            chain, seen, entry = [leaf], {leaf.uuid}, leaf
+            while (up := entry.up) is not None and up not in seen and (entry := known.get(up)) is not None:  # type: ignore[assignment]
+                chain.append(entry)
+                seen.add(up)
         chain.reverse()
         return chain
 
-    def _terminals(self, entries: list[Entry]) -> dict[str, str]:
-        """uuid -> where walking up from it ends: a root, a line whose link is broken, or a cycle.
-        Lines sharing the active chain's terminal are on it or on a dead branch off it."""
+    def _terminals(self, entries: list[Entry]) -> tuple[dict[str, str], list[Entry]]:
+        """uuid -> where walking up from it ends: a root, a line whose link is broken, or a cycle
+        (lines sharing the active chain's terminal are on it or on a dead branch off it); and the
+        lines whose link names a uuid never written."""
         terminal: dict[str, str] = {}
+        dangling: list[Entry] = []
         known = self.entries
         for entry in entries:
             up = entry.up
             if up is None or up not in known:
                 terminal[entry.uuid] = entry.uuid
+                if up is not None:
+                    dangling.append(entry)
                 continue
             if (end := terminal.get(up)) is not None:  # the usual case: the parent was written first
                 terminal[entry.uuid] = end
@@ -215,7 +230,7 @@ class ClaudeTranscript(LogSource):
                 cur = up
             for uuid in path:
                 terminal[uuid] = terminal[cur]
-        return terminal
+        return terminal, dangling
 
     def _broken(self, e: Entry, target: str, active: str | None, hanging: Counter[str]) -> BrokenLink:
         """`hanging`: how many conversation lines end at each terminal (counted once per scan: a
@@ -227,8 +242,8 @@ class ClaudeTranscript(LogSource):
         return BrokenLink(e, target, False, hanging[e.uuid])
 
 
-def _newest_leaf(main: list[Entry]) -> Entry | None:
-    talk = [e for e in main if e.type in CONVERSATION]
+def _newest_leaf(talk: list[Entry]) -> Entry | None:
+    """The last-written conversation line that no other one names as its parent."""
     children = {e.up for e in talk}
     leaves = [e for e in talk if e.uuid not in children]
     pool = leaves or talk  # a cycle leaves no childless line: fall back to the last one written
