@@ -105,3 +105,22 @@ def test_every_recorded_transcript_is_covered() -> None:
         if not p.name.startswith(("mock_requests", "run.", "resume.")) and not p.name.endswith(".stdout.jsonl")
     }
     assert recorded == set(EXPECTED)
+
+
+@pytest.mark.parametrize("name", ["compact", "interactive_compact"])
+def test_prompts_are_what_a_person_typed(name: str) -> None:
+    """The compaction summary and the `/compact` command lines start no turn (liveness and CC003
+    look for the current turn's prompt)."""
+    import json
+
+    from threaddoctor.sources.claude.transcript import open_transcript
+
+    (path,) = (p for p in (RECORDED / name).glob("*.jsonl") if "-" in p.stem and "stdout" not in p.name)
+    lines = path.read_text().splitlines()
+    src = open_transcript(path)
+    typed = [json.loads(lines[e.line - 1])["message"]["content"] for e in src.chain if e.prompt]
+    assert typed == [
+        "Run echo hi with Bash. SCENARIO_TOOL",
+        "Say hello. SCENARIO_TEXT",
+        "Say hello again. SCENARIO_TEXT",
+    ]

@@ -52,7 +52,7 @@ class Entry(msgspec.Struct, gc=False):
     tool_results: tuple[str, ...] = ()  # tool_use ids answered
     message_id: str | None = None
     api_error: str | None = None  # "529 server_error" on an isApiErrorMessage line
-    prompt: bool = False  # a user line a person (or -p) sent: no tool_result, not isMeta
+    prompt: bool = False  # a user line a person (or -p) sent: no tool_result, not meta, summary or /command
     # Where resume goes next: the parent, or across a compact boundary its logical parent.
     up: str | None = None
     # On a compact boundary: the lines before it kept verbatim (compactMetadata.preservedMessages),
@@ -288,6 +288,7 @@ class _Line(msgspec.Struct, gc=False):
     isSidechain: bool | None = None
     isMeta: bool | None = None
     isApiErrorMessage: bool | None = None
+    isCompactSummary: bool | None = None
     apiErrorStatus: Any = None
     error: Any = None
     sessionId: _S = None
@@ -299,7 +300,9 @@ class _Line(msgspec.Struct, gc=False):
     message: _Message | None = None
 
 
-_BOOLS = ("isSidechain", "isMeta", "isApiErrorMessage")
+_BOOLS = ("isSidechain", "isMeta", "isApiErrorMessage", "isCompactSummary")
+# User lines that record a local slash command (`/compact`) and its output: no turn starts there.
+_LOCAL_COMMAND = ("<command-name>", "<local-command-stdout>", "<local-command-stderr>", "<local-command-caveat>")
 _ANY = ("apiErrorStatus", "error")
 
 # A chunk's lines come down to: their entries (line = index in the chunk), the first session id,
@@ -345,10 +348,14 @@ def _entry(index: int, uuid: str, rtype: str, r: _Line) -> Entry:
         results,
         (message.id or None) if message is not None else None,
         api_error,
-        rtype == "user" and not results and not r.isMeta,
+        rtype == "user" and not results and not r.isMeta and not r.isCompactSummary and not _local_command(message),
         parent if parent is not None else logical,
         _preserved(r.compactMetadata),
     )
+
+
+def _local_command(message: _Message | None) -> bool:
+    return message is not None and type(message.content) is str and message.content.startswith(_LOCAL_COMMAND)
 
 
 def _preserved(meta: _CompactMetadata | None) -> tuple[str, ...]:
@@ -368,7 +375,7 @@ def _from_dict(record: dict[str, Any]) -> _Line:
             for b in (content if isinstance(content, list) else [])
             if isinstance(b, dict)
         ]
-        parsed = _Message(_str(message.get("id")), blocks)
+        parsed = _Message(_str(message.get("id")), content if isinstance(content, str) else blocks)
     fields: dict[str, Any] = {}
     for name in _Line.__struct_fields__[:-2]:  # all but compactMetadata and message
         value = record.get(name)
