@@ -143,7 +143,7 @@ class ClaudeTranscript(LogSource):
                 if chunk.kept is not None:
                     self._take(chunk.first, chunk.lines, chunk.kept)
                     continue
-                lines = chunk.raw.splitlines(keepends=True)
+                lines = chunk.raw_lines()
                 for lineno, raw in self.reader.checked(enumerate(lines, chunk.first)):
                     record = self.reader.parse(lineno, raw)
                     self._take(lineno, 1, _keep([_from_dict(record)]) if record is not None else _NOTHING)

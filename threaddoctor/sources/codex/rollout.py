@@ -203,7 +203,7 @@ class CodexRollout(LogSource):
             if chunk.kept is not None:
                 expected = self._take(chunk.first, chunk.lines, chunk.kept, expected)
                 continue
-            lines = chunk.raw.splitlines(keepends=True)
+            lines = chunk.raw_lines()
             for lineno, raw in self.reader.checked(enumerate(lines, chunk.first)):
                 record = self.reader.parse(lineno, raw)
                 if record is not None:
@@ -220,9 +220,11 @@ class CodexRollout(LogSource):
         self.last_timestamp = last_timestamp or self.last_timestamp
         if self.history_mode != "paginated":
             return expected
-        if type(ordinals) is int:  # a run without gaps: only its start can be wrong
-            self._check_ordinal(first, ordinals, expected)
-            return ordinals + lines
+        if type(ordinals) is int:  # a run without gaps, from `ordinals`
+            if expected is None or ordinals >= expected:  # only its start can be wrong
+                self._check_ordinal(first, ordinals, expected)
+                return ordinals + lines
+            ordinals = range(ordinals, ordinals + lines)  # it reuses ordinals: judge each record
         for i, ordinal in enumerate(ordinals):
             expected = self._check_ordinal(first + i, ordinal, expected)
         return expected

@@ -88,6 +88,13 @@ class Chunk:
     raw: bytes  # otherwise the chunk's bytes, to be read line by line
     offset: int  # where the chunk starts in the (decompressed) file
 
+    def raw_lines(self) -> list[bytes]:
+        """The damaged chunk's lines, split at newlines only (as the agents and `lines` count them:
+        a carriage return inside a record is whitespace, not a line break)."""
+        parts = self.raw.split(b"\n")
+        lines = [part + b"\n" for part in parts[:-1]]
+        return [*lines, parts[-1]] if parts[-1] else lines
+
 
 def decoded_chunks(path: Path, fmt: LineFormat) -> Iterator[Chunk]:
     """The log as chunks of whole lines, in order."""
