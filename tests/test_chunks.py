@@ -269,3 +269,42 @@ def test_a_parent_loop_ends_the_chain_walk(tmp_path) -> None:
     src = transcript.open_transcript(path)
     assert src.leaf is not None and src.leaf.uuid == "d"
     assert [e.uuid for e in src.chain] == ["a", "b", "c", "d"]  # each line once, stopping where the loop closes
+
+
+# ---- random byte damage: the fast path and the line-by-line path still agree ---------------------
+_NOISE = [b"\n", b"{", b"}", b'"', b"\x00", b"\xff", b"\xe2\x86", b" ", b"\r", b",", b"\\", b'}\n{"', b"\n\n"]
+
+
+def _damaged(data: bytes, rng: random.Random) -> bytes:
+    out = bytearray(data)
+    for _ in range(rng.randint(1, 4)):
+        at, roll = rng.randrange(len(out)), rng.random()
+        if roll < 0.4:
+            out[at:at] = rng.choice(_NOISE)
+        elif roll < 0.7:
+            del out[at : at + rng.randint(1, 30)]
+        else:
+            out[at] = rng.randrange(256)
+    return bytes(out)
+
+
+@pytest.mark.parametrize("block", range(4))
+def test_random_damage_reads_the_same_both_ways(tmp_path, tiny, monkeypatch, block: int) -> None:
+    """Found two real disagreements when first run (a carriage return taken for a line break, a
+    reused ordinal run resetting the count); 2,000 seeds agree now, 200 run here."""
+    from threaddoctor.sources.claude import transcript
+
+    claude = sorted(p for p in RECORDED.rglob("*.jsonl") if "-" in p.stem and "stdout" not in p.name)
+    proven = chunks._proven
+    for seed in range(block * 50, block * 50 + 50):
+        rng = random.Random(seed)
+        if seed % 2:
+            base, opener, facts = b"".join(_rollout_lines(rng)), rollout.open_rollout, _facts
+        else:
+            base, opener, facts = rng.choice(claude).read_bytes(), transcript.open_transcript, _transcript_facts
+        path = tmp_path / f"{seed}.jsonl"
+        path.write_bytes(_damaged(base, rng))
+        monkeypatch.setattr(chunks, "_proven", proven)
+        fast = facts(opener(path))
+        monkeypatch.setattr(chunks, "_proven", lambda *args: None)
+        assert facts(opener(path)) == fast, seed
