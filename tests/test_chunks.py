@@ -308,3 +308,64 @@ def test_random_damage_reads_the_same_both_ways(tmp_path, tiny, monkeypatch, blo
         fast = facts(opener(path))
         monkeypatch.setattr(chunks, "_proven", lambda *args: None)
         assert facts(opener(path)) == fast, seed
+
+
+# ---- edge cases a review found (each once read differently fast and slow, or crashed) ------------
+def _envelope(i: int, **record: object) -> bytes:
+    return (json.dumps({"timestamp": f"2026-01-01T00:00:{i:02d}Z", **record}, separators=(",", ":")) + "\n").encode()
+
+
+_META = {"type": "session_meta", "payload": {"id": "t", "history_mode": "paginated"}}
+_EVENT = {"type": "event_msg", "payload": {"type": "token_count"}}
+EDGES = {
+    "a float ordinal": _envelope(0, ordinal=0, **_META)
+    + _envelope(1, ordinal=1, **_EVENT)
+    + _envelope(2, ordinal=2.0, **_EVENT)
+    + _envelope(3, ordinal=3, **_EVENT),
+    "a boolean ordinal": _envelope(0, ordinal=0, **_META) + _envelope(1, ordinal=True, **_EVENT),
+    "a record before session_meta": _envelope(0, ordinal=10, **_EVENT)
+    + _envelope(1, ordinal=0, **_META)
+    + _envelope(2, ordinal=1, **_EVENT),
+    "an empty last timestamp": _envelope(0, **_META)
+    + _envelope(1, **_EVENT)
+    + b'{"timestamp":"","type":"event_msg","payload":{"type":"x"}}\n',
+    "a list as kind": _envelope(0, **_META) + _envelope(1, type=["event_msg"], payload={"type": "x"}),
+    "a list as error kind": _envelope(0, **_META)
+    + _envelope(1, type="event_msg", payload={"type": "task_started", "turn_id": "t1"})
+    + _envelope(2, type="event_msg", payload={"type": "error", "message": "x", "codex_error_info": ["x"]}),
+    "a 5,000-digit number": _envelope(0, **_META)
+    + b'{"timestamp":"x","type":"event_msg","payload":{"type":"x","n":'
+    + b"7" * 5000
+    + b"}}\n",
+    "nesting 1,200 deep": _envelope(0, **_META)
+    + b'{"timestamp":"x","type":"event_msg","payload":{"type":"x","n":'
+    + b"[" * 1200
+    + b"]" * 1200
+    + b"}}\n",
+}
+
+
+@pytest.mark.parametrize("name", EDGES)
+def test_edge_cases_read_the_same_both_ways(tmp_path, monkeypatch, name: str) -> None:
+    path = tmp_path / "rollout.jsonl"
+    path.write_bytes(EDGES[name])
+    fast = _facts(rollout.open_rollout(path))
+    monkeypatch.setattr(chunks, "_proven", lambda *args: None)
+    assert _facts(rollout.open_rollout(path)) == fast
+
+
+def test_ordinals_before_session_meta_are_not_judged(tmp_path) -> None:
+    path = tmp_path / "rollout.jsonl"
+    path.write_bytes(EDGES["a record before session_meta"])
+    src = rollout.open_rollout(path)
+    assert src.ordinal_problems == [] and src.next_ordinal == 2
+
+
+def test_a_worker_that_cannot_start_leaves_the_parent_reading_alone(tmp_path, tiny, monkeypatch) -> None:
+    def no_process() -> None:
+        raise BlockingIOError(11, "Resource temporarily unavailable")  # fork at the process limit
+
+    monkeypatch.setattr(chunks, "worker_pool", no_process)
+    path = tmp_path / "log.jsonl"
+    path.write_bytes(b"".join(_lines(300)))
+    _check_numbering(path, _read(path))

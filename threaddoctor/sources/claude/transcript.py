@@ -317,7 +317,7 @@ def _keep(lines: list[_Line]) -> _Kept:
         rtype = r.type
         if rtype in _TITLES and (title := getattr(r, _TITLES[rtype])):
             titles[rtype] = title[:200]
-        session_id = session_id or r.sessionId
+        session_id = session_id or r.sessionId or None
         version = r.version or version
         if r.uuid and rtype:
             entries.append(_entry(i, r.uuid, rtype, r))

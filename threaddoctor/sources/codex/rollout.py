@@ -72,10 +72,13 @@ class _Payload(msgspec.Struct, gc=False, omit_defaults=True):
 
 
 class _Record(msgspec.Struct, gc=False):
+    """Typed as Codex writes them: another type (a float or boolean ordinal, a list as kind) fails
+    the chunk's decode, and the line-by-line path judges it."""
+
     timestamp: str | None = None
-    type: Any = None
+    type: str | None = None
     payload: _Payload | None = None
-    ordinal: Any = None
+    ordinal: int | None = None
 
 
 # What a chunk's records come down to: (line index, kind, payload, timestamp, transport phrase) of
@@ -100,7 +103,8 @@ def _keep(records: list[_Record]) -> _Kept:
     ordinals = [r.ordinal for r in records]
     start = ordinals[0]
     run = type(start) is int and ordinals == list(range(start, start + len(ordinals)))  # compared in C
-    return picked, start if run else ordinals, records[-1].timestamp
+    last = next((r.timestamp for r in reversed(records) if r.timestamp), None)
+    return picked, start if run else ordinals, last
 
 
 def _from_dict(record: dict[str, Any]) -> _Record:
@@ -110,7 +114,11 @@ def _from_dict(record: dict[str, Any]) -> _Record:
         p = msgspec.convert(payload, _Payload) if isinstance(payload, dict) else None
     except msgspec.ValidationError:
         p = None
-    return _Record(ts if isinstance(ts, str) else None, record.get("type"), p, record.get("ordinal"))
+    kind = record.get("type")
+    # An ordinal of another type is kept as written: _check_ordinal reports it.
+    return _Record(
+        ts if isinstance(ts, str) else None, kind if isinstance(kind, str) else None, p, record.get("ordinal")
+    )
 
 
 ROLLOUT = LineFormat(_Record, _keep, _Kept, joint=b'}\n{"timestamp":"')
@@ -215,11 +223,20 @@ class CodexRollout(LogSource):
     def _take(self, first: int, lines: int, kept: _Kept, expected: int | None) -> int | None:
         picked, ordinals, last_timestamp = kept
         self.records += lines
+        known, since = self.history_mode, 0
         for i, kind, payload, ts, transport in picked:
             self._apply(first + i, kind, payload, ts or "", transport)
+            if known is None and self.history_mode is not None:  # ordinals count from session_meta on
+                known, since = self.history_mode, i
         self.last_timestamp = last_timestamp or self.last_timestamp
         if self.history_mode != "paginated":
             return expected
+        if since:
+            ordinals = range(ordinals, ordinals + lines) if type(ordinals) is int else ordinals
+            return self._take_ordinals(first + since, lines - since, ordinals[since:], expected)
+        return self._take_ordinals(first, lines, ordinals, expected)
+
+    def _take_ordinals(self, first: int, lines: int, ordinals: Any, expected: int | None) -> int | None:
         if type(ordinals) is int:  # a run without gaps, from `ordinals`
             if expected is None or ordinals >= expected:  # only its start can be wrong
                 self._check_ordinal(first, ordinals, expected)
@@ -230,7 +247,7 @@ class CodexRollout(LogSource):
         return expected
 
     def _check_ordinal(self, lineno: int, ordinal: Any, expected: int | None) -> int | None:
-        if not isinstance(ordinal, int):
+        if type(ordinal) is not int:  # a boolean is no ordinal to Codex either
             self.ordinal_problems.append(OrdinalProblem(lineno, "record without an ordinal"))
             return expected
         if expected is not None and ordinal < expected:
@@ -268,7 +285,7 @@ class CodexRollout(LogSource):
             self._end("aborted", lineno, str(p.reason or ""))
         elif etype == "error":
             info = p.codex_error_info
-            name = next(iter(info), None) if isinstance(info, dict) else info
+            name = next(iter(info), None) if isinstance(info, dict) else info if isinstance(info, str) else None
             if name not in _ERRORS_THAT_KEEP_THE_TURN:
                 self._end("failed", lineno, str(p.message or name or "error"))
         elif etype == "thread_rolled_back":

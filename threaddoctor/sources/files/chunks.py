@@ -98,10 +98,14 @@ class Chunk:
 
 def decoded_chunks(path: Path, fmt: LineFormat) -> Iterator[Chunk]:
     """The log as chunks of whole lines, in order."""
-    split = _split_point(path)
-    pool = worker_pool() if split else None
+    split, pool, other = _split_point(path), None, None
     try:
-        other = pool.submit(_decoded_in_worker, path, fmt, split) if pool else None
+        if split:
+            try:
+                pool = worker_pool()
+                other = pool.submit(_decoded_in_worker, path, fmt, split)
+            except Exception:  # no process to be had (a process limit, a sandbox): read alone
+                split = 0
         first = 1
         for lines, kept, raw, offset, _ in _decoded(path, fmt, 0, split or None):
             yield Chunk(first, lines, kept, raw, offset)
@@ -199,7 +203,7 @@ def _proven(buf: bytearray, view: memoryview, decoder: msgspec.json.Decoder, joi
             return None
     try:
         records = decoder.decode_lines(view)
-    except (msgspec.DecodeError, msgspec.ValidationError):
+    except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
         return None
     return records if len(records) == lines else None
 

@@ -16,7 +16,7 @@ import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from threaddoctor.errors import InputError
 
@@ -55,7 +55,7 @@ class LineReader:
             f.seek(offset)
             for n, line in enumerate(f, first):
                 if n == lineno:
-                    return json.loads(line.removeprefix(BOM))
+                    return _decoded(self.path, lineno, line)
         raise InputError(f"{self.path}: no line {lineno}")
 
     def raw(self) -> Iterator[tuple[int, bytes]]:
@@ -106,9 +106,12 @@ class LineReader:
 
     def parse(self, lineno: int, line: bytes) -> dict | None:
         try:
-            record = json.loads(line)
+            record = loads(line)
         except ValueError as e:
             self.problems.append(LineProblem(lineno, "torn line", f"not valid JSON: {e}"))
+            return None
+        except RecursionError:  # valid JSON, perhaps, but deeper than Python's parser goes
+            self.problems.append(LineProblem(lineno, "nested too deeply", "more levels than the JSON parser reads"))
             return None
         if not isinstance(record, dict):
             self.problems.append(LineProblem(lineno, "not a JSON object", type(record).__name__))
@@ -145,6 +148,32 @@ def open_log(path: Path) -> IO[bytes]:
     return path.open("rb")
 
 
+def loads(line: bytes) -> Any:
+    """json.loads, except that an integer too long for Python's int parser (4,300 digits) is kept
+    as its digits: it is valid JSON, and the fast path (msgspec) reads it."""
+    try:
+        return json.loads(line)
+    except ValueError:
+        return json.loads(line, parse_int=_int_or_digits)
+
+
+def _int_or_digits(digits: str) -> int | str:
+    try:
+        return int(digits)
+    except ValueError:
+        return digits
+
+
+def _decoded(path: Path, lineno: int, line: bytes) -> dict:
+    try:
+        record = loads(line.removeprefix(BOM))
+    except (ValueError, RecursionError) as e:
+        raise InputError(f"{path}:{lineno}: the line cannot be read ({type(e).__name__}: {e})") from None
+    if not isinstance(record, dict):
+        raise InputError(f"{path}:{lineno}: not a JSON object")
+    return record
+
+
 def first_record(path: Path, limit: int = 5) -> dict | None:
     """The first JSON object in the first few non-empty lines, for recognising a format."""
     reader = LineReader(path)
@@ -167,8 +196,8 @@ def read_record(path: Path, lineno: int) -> dict:
             whole, carry = data[:cut], data[cut:]
             count = whole.count(b"\n")
             if before + count >= lineno:
-                return json.loads(whole.split(b"\n")[lineno - 1 - before].removeprefix(BOM))
+                return _decoded(path, lineno, whole.split(b"\n")[lineno - 1 - before])
             before += count
     if carry and before + 1 == lineno:  # the last line, without its newline
-        return json.loads(carry.removeprefix(BOM))
+        return _decoded(path, lineno, carry)
     raise InputError(f"{path}: no line {lineno}")

@@ -206,20 +206,26 @@ class T3Source:
         head = self.max_sequence()
         total = max(head - after, 0)
         split = after + total // 2 if total >= PARALLEL_MIN_EVENTS and (os.cpu_count() or 1) > 1 else head
-        pool = worker_pool() if split < head else None
+        pool, other = None, None
         try:
-            other = (
-                pool.submit(_decode_in_worker, self.path, self.snapshot.immutable, self.contract.key, split, head)
-                if pool
-                else None
-            )
+            if split < head:
+                try:
+                    pool = worker_pool()
+                    args = (self.path, self.snapshot.immutable, self.contract.key, split, head)
+                    other = pool.submit(_decode_in_worker, *args)
+                except Exception:  # no process to be had: decode it all here
+                    split = head
             share = (split - after) / total if total else 1.0
             progress = (
                 (lambda done: self.progress("decoding events", int(done / share), total)) if self.progress else None
             )
             self.decode_problems.update(decode_span(self.conn, self.contract, after, split, self.checked, progress))
             if other is not None:
-                self.decode_problems.update({s: p for s, p in other.result().items() if s not in self.checked})
+                try:
+                    theirs = other.result()
+                except Exception:  # a worker that died (killed, out of memory): decode its half here
+                    theirs = decode_span(self.conn, self.contract, split, head, self.checked)
+                self.decode_problems.update({s: p for s, p in theirs.items() if s not in self.checked})
         finally:
             if pool is not None:
                 pool.shutdown()
