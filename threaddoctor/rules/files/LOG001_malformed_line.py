@@ -32,7 +32,8 @@ RULE = Rule(
         "interrupted append (Claude Code #49876, Codex #24369), a record that is not valid UTF-8 (Codex #36802), "
         "or a byte order mark that breaks the reader (Codex #28139). Depending on the agent, one such line makes "
         "the whole thread unreadable or silently truncates what it resumes from. threaddoctor reports each "
-        "damaged line with its number and reads the rest of the file around it."
+        "damaged line with its number and reads the rest of the file around it; a line nested deeper than "
+        "Python's JSON parser goes (about 990 levels) is reported too, as unread."
     ),
     fix_safety=FixSafety.none,
     fix_reason="a damaged line is evidence; removing it is a decision for a person",
