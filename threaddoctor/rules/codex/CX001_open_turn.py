@@ -14,9 +14,9 @@ from threaddoctor.sources.t3code.vocabulary import format_time
 
 
 def detect(src: CodexRollout) -> Iterator[Finding]:
-    if src.current is None or not src.turns[src.current].explicit:
+    turn = src.open_turn()
+    if turn is None:
         return  # every turn ended, or a legacy file without turn markers
-    turn = src.turns[src.current]
     if src.maybe_live():
         return  # written moments ago: Codex may be working on it right now
     pending = [c for c in src.calls.values() if c.turn == src.current and c.output_line is None]

@@ -12,7 +12,7 @@ from threaddoctor.sources.codex.rollout import CodexRollout
 
 def detect(src: CodexRollout) -> Iterator[Finding]:
     for turn in src.turns:
-        if turn.state != "failed":
+        if turn.state != "failed" or turn.rolled_back:
             continue
         yield RULE.finding(
             src,

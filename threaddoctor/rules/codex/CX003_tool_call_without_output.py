@@ -14,9 +14,9 @@ def detect(src: CodexRollout) -> Iterator[Finding]:
     for call in src.calls.values():
         if call.output_line is not None:
             continue
-        turn = src.turns[call.turn] if call.turn is not None and call.turn < len(src.turns) else None
-        if turn is not None and turn.state == "in_progress" and (src.maybe_live() or turn is not src.turns[-1]):
-            continue
+        turn = src.turns[call.turn] if call.turn is not None else None
+        if turn is not None and (turn.rolled_back or (turn is src.open_turn() and src.maybe_live())):
+            continue  # gone from the thread, or a tool Codex may still be running
         yield RULE.finding(
             src,
             thread_id=src.thread_id,

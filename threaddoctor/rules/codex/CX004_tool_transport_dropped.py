@@ -14,7 +14,9 @@ def detect(src: CodexRollout) -> Iterator[Finding]:
     for call in src.calls.values():
         if not call.transport:
             continue
-        turn = src.turns[call.turn] if call.turn is not None and call.turn < len(src.turns) else None
+        turn = src.turns[call.turn] if call.turn is not None else None
+        if turn is not None and turn.rolled_back:
+            continue
         yield RULE.finding(
             src,
             thread_id=src.thread_id,

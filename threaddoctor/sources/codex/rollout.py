@@ -1,14 +1,9 @@
 """A Codex rollout (`~/.codex/sessions/**/rollout-*.jsonl[.zst]`) as rules see it.
 
-One streaming pass replays the file with Codex's own turn-lifecycle rules
-(codex-rs/rollout/src/turn_lifecycle.rs, reference agent-log-formats.md §1.4):
-- `task_started` (alias `turn_started`) opens a turn; an open turn before it is finished silently;
-- `task_complete` (alias `turn_complete`) finishes the current turn, whatever its turn_id;
-- `turn_aborted` and an `error` whose kind affects the turn end it;
-- `thread_rolled_back` drops the last `num_turns` finished turns;
-- `user_message` or `compacted` outside an explicit turn opens an implicit one (legacy files).
-Only small facts are kept (turns, tool calls, ordinals, damaged lines); message and reasoning
-bodies are never decoded.
+One streaming pass replays the file's events with Codex's own turn-lifecycle rules
+(lifecycle.py), pairs tool calls with their outputs by call_id as Codex does, and checks the
+ordinals of paginated files. Only small facts are kept (turns, tool calls, ordinals, damaged
+lines); message and reasoning bodies are never decoded.
 """
 
 from __future__ import annotations
@@ -20,24 +15,18 @@ from typing import Any
 
 import msgspec
 
+from threaddoctor.sources.codex import lifecycle
+from threaddoctor.sources.codex.lifecycle import Turn, TurnLifecycle
 from threaddoctor.sources.files.base import LogSource
 from threaddoctor.sources.files.chunks import LineFormat, decoded_chunks, gc_paused
 from threaddoctor.sources.files.lines import LineReader
 
-# Errors that leave the turn running (ErrorEvent::affects_turn_status is false only for these).
-_ERRORS_THAT_KEEP_THE_TURN = {"thread_rollback_failed", "active_turn_not_steerable"}
 _CALLS = {"function_call", "custom_tool_call", "local_shell_call", "tool_search_call"}
-_OUTPUTS = {"function_call_output", "custom_tool_call_output", "local_shell_call_output", "tool_search_output"}
-# Events the turn lifecycle needs.
-_LIFECYCLE = {
-    "task_started",
-    "turn_started",
-    "task_complete",
-    "turn_complete",
-    "turn_aborted",
-    "error",
-    "thread_rolled_back",
-    "user_message",
+# Which calls an output answers (codex-rs/core/src/context_manager/normalize.rs): pairs go by call_id.
+_ANSWERS = {
+    "function_call_output": {"function_call", "local_shell_call"},
+    "custom_tool_call_output": {"custom_tool_call"},
+    "tool_search_output": {"tool_search_call"},
 }
 # Kinds whose records matter only for the payload types in _NEEDED; every other record is skipped.
 _SKIPPED = {
@@ -48,7 +37,7 @@ _SKIPPED = {
     "token_usage_record",
     "inter_agent_communication",
 }
-_NEEDED = _LIFECYCLE | _CALLS | _OUTPUTS
+_NEEDED = lifecycle.EVENTS | _CALLS | set(_ANSWERS)
 
 
 class _Payload(msgspec.Struct, gc=False, omit_defaults=True):
@@ -63,6 +52,7 @@ class _Payload(msgspec.Struct, gc=False, omit_defaults=True):
     codex_error_info: Any = None
     message: Any = None
     num_turns: Any = None
+    text: Any = None
     call_id: Any = None
     id: Any = None
     name: Any = None
@@ -125,7 +115,8 @@ ROLLOUT = LineFormat(_Record, _keep, _Kept, joint=b'}\n{"timestamp":"')
 # What a tool output says when the transport under it, not the agent, failed (exec-server
 # reconnects, Codex PR #23867 and #28512; MCP stdio servers after a blip). Assumed, as the
 # reference documents no exact text: the failure is reported as the output itself, so the phrase
-# must open it (within _TRANSPORT_HEAD characters); further in, it is what a command printed.
+# must be on its first line, and an output that is a command's result (Codex's exec header, or the
+# older shell tool's JSON) is what the command printed, never a transport failure.
 TRANSPORT_DROPPED = re.compile(
     r"transport (?:closed|error)|websocket (?:closed|disconnected)|exec-server (?:session|connection)"
     r"|connection (?:reset|closed) by peer|broken pipe|session (?:was )?(?:closed|lost|not found) after disconnect",
@@ -134,6 +125,7 @@ TRANSPORT_DROPPED = re.compile(
 _TRANSPORT_HEAD = 1000
 # Words every phrase above contains: a cheap pre-check on the lowered head of the output.
 _TRANSPORT_WORDS = ("transport", "websocket", "exec-server", "by peer", "broken pipe", "after disconnect")
+_COMMAND_RESULT = ("Chunk ID:", "Exit code:", "Process exited", "Wall time:", '{"output":')
 LIVE_WINDOW_SECONDS = 120  # a rollout written this recently may belong to a running Codex
 
 
@@ -146,17 +138,6 @@ class ToolCall:
     turn: int | None  # index into turns
     output_line: int | None = None
     transport: str | None = None  # what the output says about a dropped transport, if anything
-
-
-@dataclass(slots=True)
-class Turn:
-    turn_id: str | None
-    explicit: bool
-    line: int
-    started_at: str
-    state: str = "in_progress"  # in_progress, completed, aborted, failed
-    end_line: int | None = None
-    end_detail: str = ""
 
 
 @dataclass
@@ -174,13 +155,13 @@ class CodexRollout(LogSource):
     thread_id: str | None = None
     cli_version: str | None = None
     history_mode: str | None = None
-    turns: list[Turn] = field(default_factory=list)
+    lifecycle: TurnLifecycle = field(default_factory=TurnLifecycle)
     calls: dict[str, ToolCall] = field(default_factory=dict)
     ordinal_problems: list[OrdinalProblem] = field(default_factory=list)
     last_timestamp: str | None = None
     records: int = 0
-    current: int | None = None  # index of the open turn
     next_ordinal: int | None = None  # what an appended record's ordinal must be (paginated files)
+    jump: tuple[int, int, int] | None = None  # (line, ordinal, expected) of a jump not yet judged
 
     kinds = ("codex-rollout", "jsonl")
 
@@ -194,14 +175,28 @@ class CodexRollout(LogSource):
         return ", ".join(parts)
 
     @property
-    def has_explicit_turns(self) -> bool:
-        return any(t.explicit for t in self.turns)
+    def turns(self) -> list[Turn]:
+        """Every turn the file opened, rolled back ones included (marked so)."""
+        return self.lifecycle.turns
+
+    @property
+    def current(self) -> int | None:
+        """Index in `turns` of the turn still current at the end, if any."""
+        return self.lifecycle.current
+
+    def open_turn(self) -> Turn | None:
+        """The explicit turn resume would show as "Working": current, and in progress."""
+        turn = None if self.current is None else self.turns[self.current]
+        return turn if turn is not None and turn.explicit and turn.state == "in_progress" else None
 
     # ---- reading ---------------------------------------------------------------------------
     def read(self) -> CodexRollout:
         """Whole chunks decoded in C when they are clean; line by line only where one is not."""
         with gc_paused():
             self.next_ordinal = self._read_chunks()
+            if self.jump is not None:  # the last record jumped: nothing after it says otherwise
+                line, jumped, before = self.jump
+                self.ordinal_problems.append(OrdinalProblem(line, f"ordinals {before}-{jumped - 1} missing"))
         return self
 
     def _read_chunks(self) -> int | None:
@@ -247,15 +242,28 @@ class CodexRollout(LogSource):
         return expected
 
     def _check_ordinal(self, lineno: int, ordinal: Any, expected: int | None) -> int | None:
+        if self.jump is not None:
+            expected = self._settle_jump(ordinal, expected)
         if type(ordinal) is not int:  # a boolean is no ordinal to Codex either
             self.ordinal_problems.append(OrdinalProblem(lineno, "record without an ordinal"))
-            return expected
+            return None if expected is None else expected + 1  # it still took a place in the sequence
         if expected is not None and ordinal < expected:
             self.ordinal_problems.append(OrdinalProblem(lineno, f"ordinal {ordinal} reused (expected {expected})"))
             return expected
         if expected is not None and ordinal > expected:
-            self.ordinal_problems.append(OrdinalProblem(lineno, f"ordinals {expected}-{ordinal - 1} missing"))
+            self.jump = (lineno, ordinal, expected)  # judged by the next record: a gap, or one stray record
         return ordinal + 1
+
+    def _settle_jump(self, ordinal: Any, expected: int | None) -> int | None:
+        """A record whose ordinal jumped ahead, seen from the next one: if that one goes on from
+        before the jump, the jump was a single record out of sequence; else ordinals are missing."""
+        line, jumped, before = self.jump  # type: ignore[misc]
+        self.jump = None
+        if type(ordinal) is int and before <= ordinal < jumped:
+            self.ordinal_problems.append(OrdinalProblem(line, f"ordinal {jumped} out of sequence (expected {before})"))
+            return before if ordinal == before else before + 1  # the stray record took its place, or none
+        self.ordinal_problems.append(OrdinalProblem(line, f"ordinals {before}-{jumped - 1} missing"))
+        return expected
 
     def _apply(self, lineno: int, kind: Any, p: _Payload, ts: str, transport: str | None) -> None:
         if kind == "session_meta":
@@ -263,68 +271,20 @@ class CodexRollout(LogSource):
             self.cli_version = self.cli_version or _str(p.cli_version)
             self.history_mode = self.history_mode or _str(p.history_mode)
         elif kind == "event_msg":
-            self._event(lineno, p, ts)
+            self.lifecycle.event(lineno, p, ts)
         elif kind == "response_item":
             self._response_item(lineno, p, transport)
-        elif kind == "compacted" and self.current is None:
-            self._open(None, False, lineno, ts)
-
-    def _event(self, lineno: int, p: _Payload, ts: str) -> None:
-        etype = p.type
-        if etype in ("task_started", "turn_started"):
-            if self.current is not None:
-                self._end("completed", lineno, "finished by the next task_started")
-            self._open(p.turn_id, True, lineno, ts)
-        elif etype in ("task_complete", "turn_complete"):
-            if p.error:  # a failed turn ends with task_complete carrying its error (cli 0.169)
-                message = p.error.get("message") if isinstance(p.error, dict) else str(p.error)
-                self._end("failed", lineno, str(message or "error"))
-            else:
-                self._end("completed", lineno, "")
-        elif etype == "turn_aborted":
-            self._end("aborted", lineno, str(p.reason or ""))
-        elif etype == "error":
-            info = p.codex_error_info
-            name = next(iter(info), None) if isinstance(info, dict) else info if isinstance(info, str) else None
-            if name not in _ERRORS_THAT_KEEP_THE_TURN:
-                self._end("failed", lineno, str(p.message or name or "error"))
-        elif etype == "thread_rolled_back":
-            self._roll_back(_int(p.num_turns))
-        elif etype == "user_message" and self.current is None and not self.has_explicit_turns:
-            self._open(None, False, lineno, ts)
+        elif kind == "compacted":
+            self.lifecycle.compacted(lineno, ts)
 
     def _response_item(self, lineno: int, p: _Payload, transport: str | None) -> None:
-        call_id = p.call_id or p.id
-        if not isinstance(call_id, str):
+        call_id = p.call_id
+        if not isinstance(call_id, str) or not call_id:  # Codex pairs calls and outputs by call_id only
             return
         if p.type in _CALLS:
             self.calls[call_id] = ToolCall(call_id, p.type, str(p.name or p.type), lineno, self.current)
-        elif p.type in _OUTPUTS and call_id in self.calls:
-            call = self.calls[call_id]
+        elif (call := self.calls.get(call_id)) is not None and call.kind in _ANSWERS.get(p.type or "", ()):
             call.output_line, call.transport = lineno, transport
-
-    def _open(self, turn_id: Any, explicit: bool, lineno: int, ts: str) -> None:
-        self.turns.append(Turn(turn_id if isinstance(turn_id, str) else None, explicit, lineno, ts))
-        self.current = len(self.turns) - 1
-
-    def _end(self, state: str, lineno: int, detail: str) -> None:
-        if self.current is None:
-            return
-        turn = self.turns[self.current]
-        turn.state, turn.end_line, turn.end_detail = state, lineno, detail
-        self.current = None
-
-    def _roll_back(self, n: int) -> None:
-        finished = [i for i, t in enumerate(self.turns) if t.state != "in_progress"]
-        for i in reversed(finished[-n:] if n else []):
-            del self.turns[i]
-            for call in self.calls.values():
-                if call.turn == i:
-                    call.turn = None
-                elif call.turn is not None and call.turn > i:
-                    call.turn -= 1
-        if self.current is not None:
-            self.current = next((i for i, t in enumerate(self.turns) if t.state == "in_progress"), None)
 
 
 def _output_text(output: Any) -> str:
@@ -337,8 +297,11 @@ def _output_text(output: Any) -> str:
 
 
 def transport_dropped(output: Any) -> str | None:
-    """The phrase that opens a tool output when its transport dropped, or None."""
-    head = (output if isinstance(output, str) else _output_text(output))[:_TRANSPORT_HEAD]
+    """The phrase on the first line of a tool output that reports its transport dropped, or None."""
+    text = (output if isinstance(output, str) else _output_text(output)).lstrip()
+    if text.startswith(_COMMAND_RESULT):
+        return None
+    head = text[:_TRANSPORT_HEAD].split("\n", 1)[0]
     lowered = head.lower()
     for word in _TRANSPORT_WORDS:
         if word in lowered:
@@ -349,10 +312,6 @@ def transport_dropped(output: Any) -> str | None:
 
 def _str(value: Any) -> str | None:
     return value if isinstance(value, str) else None
-
-
-def _int(value: Any) -> int:
-    return value if type(value) is int else 0
 
 
 def open_rollout(path: Path) -> CodexRollout:
