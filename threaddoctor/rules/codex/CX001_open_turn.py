@@ -59,8 +59,9 @@ RULE = Rule(
         "process that is killed, a closed terminal tab or a machine restart leaves the last turn with "
         'task_started and nothing after it, and resuming the thread keeps showing "Working" (Codex #12843, '
         "#15849, #33153). The rule replays the rollout with Codex's own turn-lifecycle rules, so a turn that a "
-        "later task_started finished is not reported, and rollouts of older versions that never wrote turn "
-        "markers are left alone. A rollout written in the last two minutes may belong to a running Codex and is "
+        "later task_started or a rollback finished is not reported, a late terminal record naming an earlier turn "
+        "does not close the current one, and rollouts of older versions that never wrote turn markers are left "
+        "alone. A rollout written in the last two minutes may belong to a running Codex and is "
         "not judged. The repair appends the record Codex itself writes when a turn is stopped: an event_msg "
         "turn_aborted with reason interrupted for that turn (with the next ordinal in paginated files), after "
         "which resume treats the turn as ended."
