@@ -16,7 +16,6 @@ import hashlib
 import json
 import os
 import shutil
-import time
 from pathlib import Path
 
 from pydantic import BaseModel, Field
@@ -31,8 +30,6 @@ from threaddoctor.rules.selection import select_rules
 from threaddoctor.sources.files.lines import GZIP_MAGIC, ZSTD_MAGIC
 from threaddoctor.sources.registry import opener
 from threaddoctor.sources.t3code.vocabulary import iso_now
-
-LIVE_WINDOW_SECONDS = 120
 
 
 class FileRefused(ThreadDoctorError):
@@ -88,9 +85,14 @@ def _sha256(path: Path) -> str:
 
 
 def _scan(path: Path, kind: str, rules) -> list[Finding]:
+    return _scan_live(path, kind, rules)[0]
+
+
+def _scan_live(path: Path, kind: str, rules) -> tuple[list[Finding], bool]:
+    """The findings, and whether the agent may still be writing the log (see liveness.py)."""
     src = opener(kind)(path)
     try:
-        return run_rules(src, rules).findings
+        return run_rules(src, rules).findings, src.maybe_live()
     finally:
         src.close()
 
@@ -129,7 +131,7 @@ def repair_file(
 ) -> FileFixReport:
     selection = selection or Selection()
     rules = select_rules(all_rules(), select, ignore)
-    findings = _scan(path, kind, rules)
+    findings, live = _scan_live(path, kind, rules)
     report = FileFixReport(mode="dry-run" if dry_run else "fix", source=str(path), kind=kind, findings=findings)
     report.repaired = [f for f in findings if selection.allows(f) and f.repair and f.repair.steps]
     report.appended = _records(report.repaired)
@@ -142,10 +144,10 @@ def repair_file(
                 f"{path}: a compressed log; appending to it would corrupt it. Decompress it (the "
                 "agent reads the plain file first when both exist) and repair that"
             )
-    if time.time() - path.stat().st_mtime < LIVE_WINDOW_SECONDS:
+    if live:
         raise FileRefused(
-            f"{path}: written in the last {LIVE_WINDOW_SECONDS} s; the agent may still be using it. "
-            "Stop it and run this again"
+            f"{path}: written moments ago, held open, or ending on a tool call that may still run; the agent "
+            "may still be using it. Stop it (or wait) and run this again"
         )
     tmp = path.parent / f".{path.name}.threaddoctor-tmp"  # same file system: the rename is atomic
     try:

@@ -33,7 +33,9 @@ from threaddoctor.sources.files.lines import LineReader
 # older builds hung them off the chain as "parasitic forks" (#35024).
 CONVERSATION = frozenset({"user", "assistant", "system", "attachment"})
 _TITLES = {"custom-title": "customTitle", "ai-title": "aiTitle", "summary": "summary"}
-LIVE_WINDOW_SECONDS = 120  # a transcript written this recently may belong to a running Claude Code
+# Claude Code writes nothing while a tool runs, and its Bash tool may run for up to ten minutes: a
+# transcript that ends on a tool_use is taken as possibly live for that long (plus a minute).
+TOOL_RUNNING_SECONDS = 660
 
 
 class Entry(msgspec.Struct, gc=False):
@@ -105,6 +107,17 @@ class ClaudeTranscript(LogSource):
         if self.duplicates:
             parts.append(f"{self.duplicates} repeated uuid(s)")
         return ", ".join(parts)
+
+    def written_files(self) -> list[Path]:
+        """The transcript, and its subagents' files: while a subagent works, only they are written."""
+        session = self.path.with_suffix("")
+        if self.path.parent.name == "subagents":  # a subagent's own file: its session's too
+            session = self.path.parent.parent
+        return [self.path, session.with_suffix(".jsonl"), *sorted((session / "subagents").glob("*.jsonl"))]
+
+    def live_window(self) -> float:
+        ends_on_a_call = bool(self.chain) and bool(self.chain[-1].tool_uses)
+        return TOOL_RUNNING_SECONDS if ends_on_a_call else super().live_window()
 
     def thread_title(self, thread_id: str) -> str | None:
         if thread_id != self.session_id:

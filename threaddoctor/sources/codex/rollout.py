@@ -126,7 +126,6 @@ _TRANSPORT_HEAD = 1000
 # Words every phrase above contains: a cheap pre-check on the lowered head of the output.
 _TRANSPORT_WORDS = ("transport", "websocket", "exec-server", "by peer", "broken pipe", "after disconnect")
 _COMMAND_RESULT = ("Chunk ID:", "Exit code:", "Process exited", "Wall time:", '{"output":')
-LIVE_WINDOW_SECONDS = 120  # a rollout written this recently may belong to a running Codex
 
 
 @dataclass(slots=True)

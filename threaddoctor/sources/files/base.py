@@ -3,13 +3,10 @@ protocol. A source mixes this in and sets `path` and `records`; it overrides wha
 
 from __future__ import annotations
 
-import os
-import time
 from pathlib import Path
 
 from threaddoctor.findings import Finding, Location
-
-LIVE_WINDOW_SECONDS = 120  # a log written this recently may belong to a running agent
+from threaddoctor.sources.files.liveness import LIVE_WINDOW_SECONDS, held_open, seconds_since_written
 
 
 class LogSource:
@@ -36,11 +33,16 @@ class LogSource:
         return None
 
     def maybe_live(self) -> bool:
-        """Written moments ago: the agent may still be writing this file."""
-        try:
-            return time.time() - os.stat(self.path).st_mtime < LIVE_WINDOW_SECONDS
-        except OSError:
-            return False
+        """The agent may still be writing this file: written moments ago, or held open by a process."""
+        age = seconds_since_written(*self.written_files())
+        return (age is not None and age < self.live_window()) or held_open(self.path)
+
+    def written_files(self) -> list[Path]:
+        """The files whose writes show the agent at work on this log."""
+        return [self.path]
+
+    def live_window(self) -> float:
+        return LIVE_WINDOW_SECONDS
 
     def locate(self, finding: Finding) -> Location:
         line = next((e.key.get("line") for e in finding.evidence if e.key and "line" in e.key), None)
