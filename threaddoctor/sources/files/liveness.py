@@ -1,8 +1,8 @@
 """Whether an agent may still be writing a log: recent writes, or a process holding it open.
 
-Codex keeps its rollout open for appending while a session runs (its recorder holds one file
-handle), so on Linux an open handle in /proc is proof of life even when the model has been
-thinking for minutes without a write. Claude Code opens and closes the transcript per append, so
+Codex keeps its rollout open for appending while a session runs (RolloutWriterState in
+codex-rs/rollout/src/recorder.rs holds a JsonlWriter around one file handle), so on Linux an open
+handle in /proc is proof of life even when the model has been thinking for minutes without a write. Claude Code opens and closes the transcript per append, so
 for it only recent writes count (transcript.py adds its subagents' files and the time a tool may run).
 """
 
