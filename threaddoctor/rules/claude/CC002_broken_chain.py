@@ -22,7 +22,7 @@ def detect(src: ClaudeTranscript) -> Iterator[Finding]:
             message=_message(src, link),
             since=entry.timestamp,
             evidence=[
-                line_evidence(entry.line, f"{entry.link_field} {link.target} was never written", entry.timestamp),
+                line_evidence(entry.line, _what(link), entry.timestamp),
                 *leaf_evidence(src, entry.line),
             ],
         )
@@ -35,9 +35,15 @@ def _severity(link: BrokenLink) -> Severity:
     return Severity.warning
 
 
+def _what(link: BrokenLink) -> str:
+    if link.loop:
+        return f"{link.entry.link_field} {link.target} points back into its own chain (a loop)"
+    return f"{link.entry.link_field} {link.target} was never written"
+
+
 def _message(src: ClaudeTranscript, link: BrokenLink) -> str:
     entry = link.entry
-    head = f"line {entry.line} ({entry.type}): {entry.link_field} {link.target} was never written"
+    head = f"line {entry.line} ({entry.type}): {_what(link)}"
     leaf = src.leaf.line if src.leaf else "?"
     if link.on_chain and entry.parent is None:
         return (

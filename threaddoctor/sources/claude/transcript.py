@@ -73,9 +73,10 @@ class Entry(msgspec.Struct, gc=False):
 @dataclass(frozen=True)
 class BrokenLink:
     entry: Entry
-    target: str  # the uuid named but never written
+    target: str  # the uuid named but never written (or, in a loop, written further down the chain)
     on_chain: bool  # the active chain stops here: resume loses what came before
     cut_off: int  # conversation lines unreachable from the newest leaf because of this link
+    loop: bool = False  # the link points back into the chain it is on
 
 
 @dataclass
@@ -199,6 +200,10 @@ class ClaudeTranscript(LogSource):
             hanging = Counter(terminals[e.uuid] for e in talk)
         self.unreachable = sum(n for term, n in hanging.items() if term != active)
         self.broken = [self._broken(e, e.up, active, hanging) for e in dangling]  # type: ignore[arg-type]
+        head = self.chain[0] if self.chain else None
+        if head is not None and head.up is not None and head.up in self.entries:  # the walk closed a loop
+            link = self._broken(head, head.up, head.uuid, hanging)
+            self.broken.append(BrokenLink(head, head.up, True, link.cut_off, loop=True))
 
     def _walk(self, leaf: Entry) -> list[Entry]:
         chain, known, entry = [leaf], self.entries, leaf
