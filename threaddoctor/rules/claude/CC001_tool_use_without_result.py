@@ -19,8 +19,11 @@ def unanswered(src: ClaudeTranscript) -> list[tuple[int, Entry, str, str]]:
     of the chain answers. One API message is split into one assistant line per block, and its
     results may come in several user lines: any later one counts."""
     pending: dict[str, tuple[int, Entry, str, str]] = {}
+    chain = src.chain
     for i in src.request_window():
-        entry = src.chain[i]
+        entry = chain[i]
+        if not (entry.tool_results or entry.tool_uses):
+            continue
         for tool_use_id in entry.tool_results:
             pending.pop(tool_use_id, None)
         for tool_use_id, name in entry.tool_uses:

@@ -142,7 +142,8 @@ class ClaudeTranscript(LogSource):
         boundary, plus the lines that boundary preserved verbatim (they sit before it)."""
         start = self.compaction_start()
         kept = set(self.chain[start].preserved) if self.chain and self.chain[start].compact_boundary else set()
-        return [i for i in range(start) if self.chain[i].uuid in kept] + list(range(start, len(self.chain)))
+        before = [i for i in range(start) if self.chain[i].uuid in kept] if kept else []
+        return before + list(range(start, len(self.chain)))
 
     def last_prompt_index(self) -> int:
         """Index in `chain` of the last prompt, -1 without one: where the current turn began."""
@@ -191,6 +192,8 @@ class ClaudeTranscript(LogSource):
         talk = [e for e in main if e.type in CONVERSATION]
         self.leaf = _newest_leaf(talk)
         self.chain = self._walk(self.leaf) if self.leaf else []
+        if self._one_unbroken_chain(main):
+            return  # the usual transcript: nothing off the chain, nothing cut
         terminals, dangling = self._terminals(main)
         active = terminals.get(self.chain[0].uuid) if self.chain else None
         ends = set(terminals.values())
@@ -204,6 +207,16 @@ class ClaudeTranscript(LogSource):
         if head is not None and head.up is not None and head.up in self.entries:  # the walk closed a loop
             link = self._broken(head, head.up, head.uuid, hanging)
             self.broken.append(BrokenLink(head, head.up, True, link.cut_off, loop=True))
+
+    def _one_unbroken_chain(self, main: list[Entry]) -> bool:
+        """Every line of the conversation is on the active chain, which starts at a root."""
+        chain = self.chain
+        return (
+            len(chain) == len(main)
+            and bool(chain)
+            and chain[0].up is None
+            and (self.subagent or not any(e.sidechain for e in chain))
+        )
 
     def _walk(self, leaf: Entry) -> list[Entry]:
         chain, known, entry = [leaf], self.entries, leaf
@@ -261,7 +274,10 @@ class ClaudeTranscript(LogSource):
 
 
 def _newest_leaf(talk: list[Entry]) -> Entry | None:
-    """The last-written conversation line that no other one names as its parent."""
+    """The last-written conversation line that no other one names as its parent (`talk` is in file
+    order: entries are kept in the order their lines were written)."""
+    if talk and (last := talk[-1].uuid) and all(e.up != last for e in talk):
+        return talk[-1]  # the usual case: the last line written has no child
     children = {e.up for e in talk}
     leaves = [e for e in talk if e.uuid not in children]
     pool = leaves or talk  # a cycle leaves no childless line: fall back to the last one written
