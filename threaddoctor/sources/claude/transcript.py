@@ -18,6 +18,7 @@ Sidechain lines in a main transcript belong to subagents and are left out; a sub
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -91,6 +92,7 @@ class ClaudeTranscript(LogSource):
     titles: dict[str, str] = field(default_factory=dict)  # kind -> the last title of that kind
     subagent: bool = False
     duplicates: int = 0
+    compactions: int = 0  # compact boundaries written (most transcripts have none)
     records: int = 0
     leaf: Entry | None = None
     chain: list[Entry] = field(default_factory=list)  # root first, the newest leaf last
@@ -135,7 +137,9 @@ class ClaudeTranscript(LogSource):
     def compaction_start(self) -> int:
         """Index in `chain` of its last compact boundary (0 without one). The next request is built
         from here on: what came before reaches the model only through the compaction summary."""
-        return max((i for i, e in enumerate(self.chain) if e.compact_boundary), default=0)
+        if not self.compactions:
+            return 0
+        return _last_index(self.chain, lambda e: e.compact_boundary, 0)
 
     def request_window(self) -> list[int]:
         """Indexes in `chain` of the lines the next request is built from: since the last compact
@@ -147,7 +151,7 @@ class ClaudeTranscript(LogSource):
 
     def last_prompt_index(self) -> int:
         """Index in `chain` of the last prompt, -1 without one: where the current turn began."""
-        return max((i for i, e in enumerate(self.chain) if e.prompt), default=-1)
+        return _last_index(self.chain, lambda e: e.prompt, -1)
 
     # ---- reading ---------------------------------------------------------------------------
     def read(self) -> ClaudeTranscript:
@@ -184,6 +188,8 @@ class ClaudeTranscript(LogSource):
                 if entry.parent is not None:
                     entry.parent = entry.up
             known[entry.uuid] = entry
+            if entry.subtype == "compact_boundary":
+                self.compactions += 1
 
     def _link(self) -> None:
         main = self.main()
@@ -271,6 +277,11 @@ class ClaudeTranscript(LogSource):
             cut = sum(n for term, n in hanging.items() if term != active and self.entries[term].up is None)
             return BrokenLink(e, target, True, cut)
         return BrokenLink(e, target, False, hanging[e.uuid])
+
+
+def _last_index(chain: list[Entry], test: Callable[[Entry], bool], default: int) -> int:
+    """The index of the last entry that passes `test`, searched from the end (it is usually near)."""
+    return next((i for i in range(len(chain) - 1, -1, -1) if test(chain[i])), default)
 
 
 def _newest_leaf(talk: list[Entry]) -> Entry | None:
