@@ -74,14 +74,23 @@ DAMAGE = {
     "a torn record": b'{"n":-5,"s":"ab\n',
     "CRLF": b'{"n":-6}\r\n',
     "trailing space": b'{"n":-7} \n',
+    "leading space": b' {"n":-10}\n',
     "not an object": b"[1,2]\n",
     "two records, one split over lines": b'{"n":-8}{"n":\n-9}\n',  # as many values as lines
 }
 
 
+@pytest.fixture(params=["newline hops", "needle counts"])
+def chunking(request, monkeypatch):
+    """Tiny chunks, where the joints are checked newline by newline; then chunks large enough to
+    hold many of these short lines, where they are counted (chunks.py picks by line length)."""
+    monkeypatch.setattr(chunks, "CHUNK_BYTES", 256 if request.param == "newline hops" else 1 << 16)
+    monkeypatch.setattr(chunks, "PARALLEL_MIN_BYTES", 0)
+
+
 @pytest.mark.parametrize("damage", DAMAGE, ids=list(DAMAGE))
 @pytest.mark.parametrize("where", [0.1, 0.7])  # in the parent's half, then in the worker's
-def test_damage_sends_its_chunk_line_by_line(tmp_path, tiny, damage: str, where: float) -> None:
+def test_damage_sends_its_chunk_line_by_line(tmp_path, chunking, damage: str, where: float) -> None:
     lines = _lines(300)
     at = int(len(lines) * where)
     lines.insert(at, DAMAGE[damage])

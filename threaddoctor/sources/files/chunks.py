@@ -194,8 +194,8 @@ def _proven(buf: bytearray, view: memoryview, decoder: msgspec.json.Decoder, joi
     end = len(view)
     if not (buf.startswith(b"{") and buf.endswith(b"}\n", 0, end)) or buf.find(b"\x00", 0, end) != -1:
         return None
-    lines = buf.count(b"\n", 0, end)
-    if buf.count(joint, 0, end) != lines - 1:
+    lines = _joined_lines(buf, end, joint)
+    if lines is None:
         return None
     if not buf.isascii():  # the whole buffer: a stale non-ASCII byte past `end` only costs a decode
         try:
@@ -207,6 +207,24 @@ def _proven(buf: bytearray, view: memoryview, decoder: msgspec.json.Decoder, joi
     except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
         return None
     return records if len(records) == lines else None
+
+
+def _joined_lines(buf: bytearray, end: int, joint: bytes) -> int | None:
+    """How many newlines buf[:end] holds, when every one joins two records (a `}` before it and a
+    `{` after it, or the end); else None. Agents' lines run to kilobytes, so hopping from newline
+    to newline (memchr) beats counting the joint needle over every byte, five times over on 200 MB;
+    for short lines a Python step per line would not, and both are counted instead."""
+    if buf.count(b"\n", 0, min(end, 8192)) > 32:  # lines under ~250 bytes: count
+        lines = buf.count(b"\n", 0, end)
+        return lines if buf.count(joint, 0, end) == lines - 1 else None
+    find, last = buf.find, end - 1
+    at, lines = find(b"\n", 0, end), 0
+    while at != -1:
+        lines += 1
+        if buf[at - 1] != 0x7D or (at != last and buf[at + 1] != 0x7B):  # "}" before, "{" after
+            return None
+        at = find(b"\n", at + 1, end)
+    return lines
 
 
 def _split_point(path: Path) -> int:
