@@ -4,9 +4,8 @@ The fast path of the log readers. msgspec decodes a whole chunk of lines into sm
 the fields a reader declares; every other value is validated and skipped), so the JSON of every
 line is checked without building Python objects for message bodies. `decode_lines` treats the
 chunk as whitespace-separated values, though, so what it cannot see is checked around it:
-- the chunk starts with `{`, ends with `}\\n`, and its interior newlines are all record joints
-  (`}\\n{` plus the envelope's first key, for a format that has one). `} {` never occurs inside a
-  JSON value, so each joint separates two top-level records, and there are records - 1 of them;
+- the chunk starts with `{`, ends with `}\\n`, and every newline in it sits between a `}` and a
+  `{`. `} {` never occurs inside a JSON value, so each newline separates two top-level records;
 - the chunk has exactly as many newlines as records: no blank line, no record split over lines;
 - no NUL byte, and the bytes are UTF-8 (msgspec does not check strings it skips).
 A chunk that fails any of this is handed back as raw bytes, to be read line by line, where the
@@ -48,7 +47,7 @@ class LineFormat:
     record: type  # the msgspec Struct one line decodes into
     keep: Callable[[list[Any]], Any]  # a clean chunk's records -> what the reader needs
     kept: Any  # the type `keep` returns, for msgspec to carry it back from the worker
-    joint: bytes = b"}\n{"  # what separates two records (longer is faster to count)
+    joint: bytes = b"}\n{"  # what separates two records, counted in chunks of short lines (longer is faster)
 
     def decoder(self) -> msgspec.json.Decoder:
         return _decoder(self.record)
