@@ -39,9 +39,10 @@ _TITLES = {"custom-title": "customTitle", "ai-title": "aiTitle", "summary": "sum
 TOOL_RUNNING_SECONDS = 660
 
 
-class Entry(msgspec.Struct, gc=False):
+class Entry(msgspec.Struct, gc=False, array_like=True):
     """The facts of one line that has a uuid (a msgspec struct: built in the worker process too,
-    and carried back as msgpack; not tracked by the cyclic GC, it holds no cycles)."""
+    and carried back as msgpack arrays, without field names; not tracked by the cyclic GC, it
+    holds no cycles)."""
 
     line: int
     uuid: str
