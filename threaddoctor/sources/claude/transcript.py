@@ -1,7 +1,8 @@
 """A Claude Code transcript (`~/.claude/projects/<project>/<session>.jsonl`) as rules see it.
 
-One streaming pass keeps a few small facts per line (uuid, parentUuid, logicalParentUuid, type,
-line number, tool_use and tool_result ids, API-error marks); message bodies are never kept. Then
+One streaming pass (the chunked fast path of files/chunks.py) keeps a few small facts per line
+(uuid, parentUuid, logicalParentUuid, type, line number, tool_use and tool_result ids, API-error
+marks, what a compaction preserved); message bodies are never kept. Then
 the conversation is rebuilt the way resume does it (reference agent-log-formats.md §2.1, checked
 against Claude Code 2.1.197 in fixtures/claude/FINDINGS.md):
 - the newest leaf is the last-written conversation line (user, assistant, system, attachment) of
@@ -10,7 +11,8 @@ against Claude Code 2.1.197 in fixtures/claude/FINDINGS.md):
 - from it, `parentUuid` is walked back to a root; a `compact_boundary` (parentUuid null) continues
   through its `logicalParentUuid`;
 - everything else is off the active chain: dead branches (normal: 2.1.197 re-parents a resumed
-  prompt past an orphan tool_use) or fragments cut off by a link to a uuid never written (#22526).
+  prompt past an orphan tool_use) or fragments cut off by a link to a uuid never written (#22526)
+  or by a link that loops back into the chain.
 Sidechain lines in a main transcript belong to subagents and are left out; a subagent's own file
 (`<session>/subagents/agent-*.jsonl`, every line a sidechain) is read as a transcript of its own.
 """
