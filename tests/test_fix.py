@@ -132,12 +132,18 @@ def test_unsafe_repairs_are_held_back_unless_asked(tmp_path) -> None:
     assert result.exit_code == 0, result.output
 
 
-def test_thread_option_limits_the_repair(tmp_path) -> None:
+def _issue_313_and_another_thread(tmp_path: Path):
+    """#313, and a second thread stuck in its own way (T3006)."""
     b = issue_313(tmp_path / "state.sqlite", release="main-2026-08")
     b.create_thread("other")
     b.send_message("other", "m")
     b.turn_started("other", "x")
-    b.interrupt("other", "x")  # T3006 on another thread
+    b.interrupt("other", "x")
+    return b
+
+
+def test_thread_option_limits_the_repair(tmp_path) -> None:
+    b = _issue_313_and_another_thread(tmp_path)
     b.close()
     report = fix_run.fix(b.path, selection=Selection(threads=[b.ids["t313"]]))
     assert report.outcome.thread_ids == [b.ids["t313"]]
@@ -307,11 +313,7 @@ def test_corrupt_journal_entry_is_reported(tmp_path) -> None:
 
 
 def test_undo_by_name_in_order(tmp_path) -> None:
-    b = issue_313(tmp_path / "state.sqlite", release="main-2026-08")
-    b.create_thread("other")
-    b.send_message("other", "m")
-    b.turn_started("other", "x")
-    b.interrupt("other", "x")  # T3006 on another thread
+    b = _issue_313_and_another_thread(tmp_path)
     db = b.close()
     original = logical_content(db)
     first = fix_run.fix(db, select=["T3001", "T3002"])

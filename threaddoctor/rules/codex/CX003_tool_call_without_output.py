@@ -14,7 +14,7 @@ def detect(src: CodexRollout) -> Iterator[Finding]:
     for call in src.calls.values():
         if call.output_line is not None:
             continue
-        turn = src.turns[call.turn] if call.turn is not None else None
+        turn = src.turn_of(call)
         if turn is not None and (turn.rolled_back or (turn is src.open_turn() and src.maybe_live())):
             continue  # gone from the thread, or a tool Codex may still be running
         yield RULE.finding(

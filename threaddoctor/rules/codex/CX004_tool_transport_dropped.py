@@ -14,7 +14,7 @@ def detect(src: CodexRollout) -> Iterator[Finding]:
     for call in src.calls.values():
         if not call.transport:
             continue
-        turn = src.turns[call.turn] if call.turn is not None else None
+        turn = src.turn_of(call)
         if turn is not None and turn.rolled_back:
             continue
         yield RULE.finding(

@@ -183,6 +183,10 @@ class CodexRollout(LogSource):
         """Index in `turns` of the turn still current at the end, if any."""
         return self.lifecycle.current
 
+    def turn_of(self, call: ToolCall) -> Turn | None:
+        """The turn a tool call was made in (None for a call outside any turn)."""
+        return None if call.turn is None else self.turns[call.turn]
+
     def open_turn(self) -> Turn | None:
         """The explicit turn resume would show as "Working": current, and in progress."""
         turn = None if self.current is None else self.turns[self.current]
