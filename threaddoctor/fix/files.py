@@ -27,7 +27,7 @@ from threaddoctor.fix import journal
 from threaddoctor.fix.plan import Selection
 from threaddoctor.rules import all_rules
 from threaddoctor.rules.selection import select_rules
-from threaddoctor.sources.files.lines import GZIP_MAGIC, ZSTD_MAGIC
+from threaddoctor.sources.files.lines import compressed
 from threaddoctor.sources.registry import opener
 from threaddoctor.sources.t3code.vocabulary import iso_now
 
@@ -138,12 +138,11 @@ def repair_file(
     if not report.appended:
         report.after = findings
         return report
-    with path.open("rb") as f:
-        if f.read(4)[:2] in (GZIP_MAGIC, ZSTD_MAGIC[:2]):
-            raise FileRefused(
-                f"{path}: a compressed log; appending to it would corrupt it. Decompress it (the "
-                "agent reads the plain file first when both exist) and repair that"
-            )
+    if compressed(path):
+        raise FileRefused(
+            f"{path}: a compressed log; appending to it would corrupt it. Decompress it (the "
+            "agent reads the plain file first when both exist) and repair that"
+        )
     if live:
         raise FileRefused(
             f"{path}: written moments ago, held open, or ending on a tool call that may still run; the agent "

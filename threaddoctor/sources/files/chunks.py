@@ -33,7 +33,7 @@ from typing import Any
 import msgspec
 
 from threaddoctor.parallel import worker_pool
-from threaddoctor.sources.files.lines import GZIP_MAGIC, ZSTD_MAGIC, open_log
+from threaddoctor.sources.files.lines import compressed, open_log
 
 CHUNK_BYTES = 512 << 10  # small enough that the passes after the read find it in the L2 cache
 PARALLEL_MIN_BYTES = 64 << 20  # below this, starting a worker costs more than it saves
@@ -232,9 +232,9 @@ def _split_point(path: Path) -> int:
         return 0
     try:
         size = path.stat().st_size
+        if size < PARALLEL_MIN_BYTES or compressed(path):
+            return 0  # small, or a stream that cannot be entered in the middle
         with path.open("rb") as f:
-            if size < PARALLEL_MIN_BYTES or f.read(4)[:4].startswith((GZIP_MAGIC, ZSTD_MAGIC)):
-                return 0  # small, or compressed: a stream cannot be entered in the middle
             f.seek(int(size * (1 - WORKER_SHARE)))
             f.readline()
             at = f.tell()

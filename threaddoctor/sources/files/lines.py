@@ -48,7 +48,7 @@ class LineReader:
     def record(self, lineno: int) -> dict:
         """The JSON record on one line (for a repair built from the line it answers)."""
         at = bisect.bisect_right(self.marks, (lineno, float("inf"))) - 1
-        if at < 0 or _compressed(self.path):
+        if at < 0 or compressed(self.path):
             return read_record(self.path, lineno)
         first, offset = self.marks[at]
         with self.path.open("rb") as f:
@@ -124,7 +124,8 @@ def _torn(line: bytes) -> str:
     return f"the record ends in {end!r}" if line.endswith(b"\n") else "the last line ends without a newline"
 
 
-def _compressed(path: Path) -> bool:
+def compressed(path: Path) -> bool:
+    """A gzip or zstd stream: it cannot be entered in the middle, nor appended to as text."""
     with path.open("rb") as f:
         return f.read(4).startswith((GZIP_MAGIC, ZSTD_MAGIC))
 
