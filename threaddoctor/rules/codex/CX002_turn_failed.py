@@ -11,8 +11,8 @@ from threaddoctor.sources.codex.rollout import CodexRollout
 
 
 def detect(src: CodexRollout) -> Iterator[Finding]:
-    for turn in src.turns:
-        if turn.state != "failed" or turn.rolled_back:
+    for turn in src.thread_turns():
+        if turn.state != "failed":
             continue
         yield RULE.finding(
             src,

@@ -11,12 +11,11 @@ from threaddoctor.sources.codex.rollout import CodexRollout
 
 
 def detect(src: CodexRollout) -> Iterator[Finding]:
-    for call in src.calls.values():
+    for call, turn in src.thread_calls():
         if call.output_line is not None:
             continue
-        turn = src.turn_of(call)
-        if turn is not None and (turn.rolled_back or (turn is src.open_turn() and src.maybe_live())):
-            continue  # gone from the thread, or a tool Codex may still be running
+        if turn is not None and turn is src.open_turn() and src.maybe_live():
+            continue  # a tool Codex may still be running
         yield RULE.finding(
             src,
             thread_id=src.thread_id,

@@ -11,11 +11,8 @@ from threaddoctor.sources.codex.rollout import CodexRollout
 
 
 def detect(src: CodexRollout) -> Iterator[Finding]:
-    for call in src.calls.values():
+    for call, turn in src.thread_calls():
         if not call.transport:
-            continue
-        turn = src.turn_of(call)
-        if turn is not None and turn.rolled_back:
             continue
         yield RULE.finding(
             src,

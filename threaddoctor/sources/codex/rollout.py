@@ -9,6 +9,7 @@ lines); message and reasoning bodies are never decoded.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -183,9 +184,16 @@ class CodexRollout(LogSource):
         """Index in `turns` of the turn still current at the end, if any."""
         return self.lifecycle.current
 
-    def turn_of(self, call: ToolCall) -> Turn | None:
-        """The turn a tool call was made in (None for a call outside any turn)."""
-        return None if call.turn is None else self.turns[call.turn]
+    def thread_turns(self) -> Iterator[Turn]:
+        """The turns still part of the thread: a rollback drops turns from it."""
+        return (t for t in self.turns if not t.rolled_back)
+
+    def thread_calls(self) -> Iterator[tuple[ToolCall, Turn | None]]:
+        """The tool calls still part of the thread, each with its turn (None outside any turn)."""
+        for call in self.calls.values():
+            turn = None if call.turn is None else self.turns[call.turn]
+            if turn is None or not turn.rolled_back:
+                yield call, turn
 
     def open_turn(self) -> Turn | None:
         """The explicit turn resume would show as "Working": current, and in progress."""
