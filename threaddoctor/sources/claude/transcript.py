@@ -119,7 +119,7 @@ class ClaudeTranscript(LogSource):
         session = self.path.with_suffix("")
         if self.path.parent.name == "subagents":  # a subagent's own file: its session's too
             session = self.path.parent.parent
-        return [self.path, session.with_suffix(".jsonl"), *sorted((session / "subagents").glob("*.jsonl"))]
+        return [self.path, session.with_suffix(".jsonl"), *(session / "subagents").glob("*.jsonl")]
 
     def live_window(self) -> float:
         ends_on_a_call = bool(self.chain) and bool(self.chain[-1].tool_uses)
