@@ -9,16 +9,13 @@ states; the queued-turn rule applies only where `thread_queued_turns` exists.
 
 from __future__ import annotations
 
-import os
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from threaddoctor.findings import Finding, Location
+from threaddoctor.sources.files.liveness import LIVE_WINDOW_SECONDS, seconds_since_written
 from threaddoctor.sources.t3code.reader import Snapshot, open_readonly
-
-LIVE_WINDOW_SECONDS = 120
 
 
 @dataclass
@@ -64,8 +61,8 @@ class CodexStateDb:
 
     def maybe_live(self) -> bool:
         """Written moments ago (the database or its WAL): Codex may be running now."""
-        newest = max((os.stat(p).st_mtime for p in (self.path, Path(f"{self.path}-wal")) if p.exists()), default=0)
-        return time.time() - newest < LIVE_WINDOW_SECONDS
+        age = seconds_since_written(self.path, Path(f"{self.path}-wal"))
+        return age is not None and age < LIVE_WINDOW_SECONDS
 
     def locate(self, finding: Finding) -> Location:
         parts = ["thread", finding.thread_id] if finding.thread_id else []
