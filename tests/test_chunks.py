@@ -209,7 +209,7 @@ def _transcript_facts(src) -> tuple:
                 e.api_error,
                 e.preserved,
             )
-            for e in src.entries.values()
+            for e in src.all_entries()
         ),
         src.leaf.uuid if src.leaf else None,
         [e.uuid for e in src.chain],
@@ -239,6 +239,28 @@ def test_transcript_fast_path_matches_the_line_by_line_path(tmp_path, tiny, monk
     slow = _transcript_facts(transcript.open_transcript(path))
     assert fast == slow
     assert fast[5] and fast[-1]
+
+
+def test_a_chain_in_file_order_is_linked_as_the_line_by_line_walk_links_it(monkeypatch) -> None:
+    """The usual transcript is recognised on the columns and never walked: what that shortcut
+    concludes is what the walk concludes, and rules find the same on both."""
+    from threaddoctor.engine import run_rules
+    from threaddoctor.rules import rules_for
+    from threaddoctor.sources.claude import transcript
+
+    rules = rules_for("claude-transcript")
+    shortcut = 0
+    for path in sorted(p for p in RECORDED.rglob("*.jsonl") if "-" in p.stem and "stdout" not in p.name):
+        fast = transcript.open_transcript(path)
+        shortcut += fast.in_file_order
+        with monkeypatch.context() as m:
+            m.setattr(transcript.ClaudeTranscript, "_one_chain_in_file_order", lambda self, uuids: False)
+            walked = transcript.open_transcript(path)
+        assert _transcript_facts(fast) == _transcript_facts(walked), path
+        assert [f.message for f in run_rules(fast, rules).findings] == [
+            f.message for f in run_rules(walked, rules).findings
+        ]
+    assert shortcut >= 10  # most recorded transcripts take the shortcut
 
 
 @pytest.mark.parametrize("ending", ["", "\n"])

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from itertools import compress, repeat
+from operator import le
 
 from threaddoctor.findings import AppendRecord, Finding, FixSafety, RepairPlan, Severity
 from threaddoctor.rules.base import Rule
@@ -17,18 +19,21 @@ def unanswered(src: ClaudeTranscript) -> list[tuple[int, Entry, str, str]]:
     """(chain index, line, tool_use id, tool name) of every tool_use on the active chain that the
     next request sends (since the last compaction, with the lines it preserved) and no later line
     of the chain answers. One API message is split into one assistant line per block, and its
-    results may come in several user lines: any later one counts."""
-    pending: dict[str, tuple[int, Entry, str, str]] = {}
-    chain = src.chain
-    for i in src.request_window():
-        entry = chain[i]
-        if not (entry.tool_results or entry.tool_uses):
-            continue
-        for tool_use_id in entry.tool_results:
-            pending.pop(tool_use_id, None)
-        for tool_use_id, name in entry.tool_uses:
-            pending[tool_use_id] = (i, entry, tool_use_id, name)
-    return sorted(pending.values(), key=lambda p: p[0])
+    results may come in several user lines: any later one counts, and a line's own results do not
+    answer its calls. In chain order; calls of one line in the order they were last left open."""
+    (use_place, use_id, use_name), (result_place, result_id) = src.window_calls()
+    answered = dict(zip(result_id, result_place, strict=True))  # the last result of each id
+    # Calls with no result after them (a line's own results come first), found in C: usually none.
+    open_calls = compress(range(len(use_id)), map(le, map(answered.get, use_id, repeat(-1)), use_place))
+    pending: dict[str, list] = {}  # id -> [its first open call, its last open call]
+    for n in open_calls:
+        call = (use_place[n], use_id[n], use_name[n])
+        if call[1] in pending:
+            pending[call[1]][1] = call
+        else:
+            pending[call[1]] = [n, call]
+    found = sorted(pending.values(), key=lambda p: (p[1][0], p[0]))
+    return [(*src.at(place), tool_use_id, name) for _, (place, tool_use_id, name) in found]
 
 
 def detect(src: ClaudeTranscript) -> Iterator[Finding]:
@@ -92,8 +97,7 @@ def _repair(src: ClaudeTranscript, tool_use_ids: list[str]) -> RepairPlan:
 def _later_messages(src: ClaudeTranscript, index: int, entry: Entry) -> int:
     """Prompts and other assistant messages after the tool_use on the chain: the conversation went on.
     Later blocks of the same API message and results of its sibling calls do not count."""
-    rest = src.chain[index + 1 :]
-    return sum(1 for e in rest if e.prompt or (e.type == "assistant" and e.message_id != entry.message_id))
+    return src.later_messages(index, entry.message_id)
 
 
 def _message(entry: Entry, tool_use_id: str, name: str, later: int) -> str:

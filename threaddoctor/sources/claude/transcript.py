@@ -1,9 +1,9 @@
 """A Claude Code transcript (`~/.claude/projects/<project>/<session>.jsonl`) as rules see it.
 
-One streaming pass (the chunked fast path of files/chunks.py) keeps a few small facts per line
-(uuid, parentUuid, logicalParentUuid, type, line number, tool_use and tool_result ids, API-error
-marks, what a compaction preserved); message bodies are never kept. Then
-the conversation is rebuilt the way resume does it (reference agent-log-formats.md §2.1, checked
+One streaming pass (the chunked fast path of files/chunks.py) keeps each line as a row of a few
+columns (rows.py: uuid, the link resume follows, type, timestamp, API message id, and sparse lists
+of tool_use and tool_result ids and prompts); message bodies are never kept. Then the
+conversation is rebuilt the way resume does it (reference agent-log-formats.md §2.1, checked
 against Claude Code 2.1.197 in fixtures/claude/FINDINGS.md):
 - the newest leaf is the last-written conversation line (user, assistant, system, attachment) of
   the main chain that no other conversation line names as its parent; file order is not chain
@@ -13,65 +13,36 @@ against Claude Code 2.1.197 in fixtures/claude/FINDINGS.md):
 - everything else is off the active chain: dead branches (normal: 2.1.197 re-parents a resumed
   prompt past an orphan tool_use) or fragments cut off by a link to a uuid never written (#22526)
   or by a link that loops back into the chain.
+Most transcripts are one chain written in order: each line's link names the line before it. That
+is checked on the columns in C (`_one_chain_in_file_order`), and the chain is then the file's
+lines, with no walk and no object per line. Any other transcript is linked line by line.
 Sidechain lines in a main transcript belong to subagents and are left out; a subagent's own file
 (`<session>/subagents/agent-*.jsonl`, every line a sidechain) is read as a transcript of its own.
 """
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from itertools import compress
 from pathlib import Path
-from typing import Any
+from typing import overload
 
-import msgspec
-
+from threaddoctor.sources.claude.rows import EMPTY_LINE, TITLES, TRANSCRIPT, Entry, Kept, Rows, from_dict, keep
 from threaddoctor.sources.files.base import LogSource
-from threaddoctor.sources.files.chunks import LineFormat, decoded_chunks, gc_paused
+from threaddoctor.sources.files.chunks import decoded_chunks, gc_paused
 from threaddoctor.sources.files.lines import LineReader
 
 # Lines that are links of the conversation chain and may be its leaf. `progress` lines carry uuids
 # too and are followed when a message names one as parent (#37437), but they are never the leaf:
 # older builds hung them off the chain as "parasitic forks" (#35024).
 CONVERSATION = frozenset({"user", "assistant", "system", "attachment"})
-_TITLES = {"custom-title": "customTitle", "ai-title": "aiTitle", "summary": "summary"}
 # Claude Code writes nothing while a tool runs, and its Bash tool may run for up to ten minutes: a
 # transcript that ends on a tool_use is taken as possibly live for that long (plus a minute).
 TOOL_RUNNING_SECONDS = 660
-
-
-class Entry(msgspec.Struct, gc=False, array_like=True):
-    """The facts of one line that has a uuid (a msgspec struct: built in the worker process too,
-    and carried back as msgpack arrays, without field names; not tracked by the cyclic GC, it
-    holds no cycles)."""
-
-    line: int
-    uuid: str
-    type: str
-    parent: str | None = None
-    logical_parent: str | None = None
-    subtype: str | None = None
-    timestamp: str | None = None
-    sidechain: bool = False
-    tool_uses: tuple[tuple[str, str], ...] = ()  # (tool_use id, tool name)
-    tool_results: tuple[str, ...] = ()  # tool_use ids answered
-    message_id: str | None = None
-    api_error: str | None = None  # "529 server_error" on an isApiErrorMessage line
-    prompt: bool = False  # a user line a person (or -p) sent: no tool_result, not meta, summary or /command
-    # Where resume goes next: the parent, or across a compact boundary its logical parent.
-    up: str | None = None
-    # On a compact boundary: the lines before it kept verbatim (compactMetadata.preservedMessages),
-    # which the next request sends right after the summary.
-    preserved: tuple[str, ...] = ()
-
-    @property
-    def link_field(self) -> str:
-        return "parentUuid" if self.parent is not None else "logicalParentUuid"
-
-    @property
-    def compact_boundary(self) -> bool:
-        return self.type == "system" and self.subtype == "compact_boundary"
+__all__ = ["CONVERSATION", "BrokenLink", "Chain", "ClaudeTranscript", "Entry", "open_transcript"]
 
 
 @dataclass(frozen=True)
@@ -83,13 +54,39 @@ class BrokenLink:
     loop: bool = False  # the link points back into the chain it is on
 
 
+class Chain(Sequence[Entry]):
+    """The active chain, root first, as entries made when asked for (a long chain is mostly lines
+    no rule reads)."""
+
+    def __init__(self, rows: list[int], entry: Callable[[int], Entry]) -> None:
+        self.rows, self._entry = rows, entry
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    @overload
+    def __getitem__(self, i: int) -> Entry: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[Entry]: ...
+    def __getitem__(self, i: int | slice) -> Entry | list[Entry]:
+        if isinstance(i, slice):
+            return [self._entry(row) for row in self.rows[i]]
+        return self._entry(self.rows[i])
+
+    def __iter__(self) -> Iterator[Entry]:
+        return map(self._entry, self.rows)
+
+    def __reversed__(self) -> Iterator[Entry]:
+        return map(self._entry, reversed(self.rows))
+
+
 @dataclass
 class ClaudeTranscript(LogSource):
     """A parsed transcript: the source the claude-transcript rules read."""
 
     path: Path
     reader: LineReader
-    entries: dict[str, Entry] = field(default_factory=dict)
+    rows: Rows = field(default_factory=Rows.empty)  # one per line of the file: row = line - 1
     session_id: str | None = None
     version: str | None = None
     titles: dict[str, str] = field(default_factory=dict)  # kind -> the last title of that kind
@@ -97,19 +94,28 @@ class ClaudeTranscript(LogSource):
     duplicates: int = 0
     compactions: int = 0  # compact boundaries written (most transcripts have none)
     records: int = 0
+    conversation: int = 0  # lines of this transcript's own conversation (sidechains left out)
     leaf: Entry | None = None
-    chain: list[Entry] = field(default_factory=list)  # root first, the newest leaf last
+    chain_rows: list[int] = field(default_factory=list)  # the active chain's rows, root first
     broken: list[BrokenLink] = field(default_factory=list)
     unreachable: int = 0  # conversation lines not connected to the active chain at all
+    in_file_order: bool = False  # the chain is the file's lines in order (see _one_chain_in_file_order)
+    _made: dict[int, Entry] = field(default_factory=dict)  # row -> its entry, once asked for
+    _odd_rows: dict[int, Entry] | None = None
 
     kinds = ("claude-transcript", "jsonl")
+
+    @property
+    def chain(self) -> Chain:
+        """The active chain, root first, the newest leaf last."""
+        return Chain(self.chain_rows, self.entry)
 
     @property
     def description(self) -> str:
         parts = ["Claude Code subagent transcript" if self.subagent else "Claude Code transcript"]
         if self.version:
             parts.append(f"cli {self.version}")
-        parts.append(f"{len(self.chain)} of {len(self.main())} lines on the active chain")
+        parts.append(f"{len(self.chain)} of {self.conversation} lines on the active chain")
         if self.duplicates:
             parts.append(f"{self.duplicates} repeated uuid(s)")
         return ", ".join(parts)
@@ -128,33 +134,102 @@ class ClaudeTranscript(LogSource):
     def thread_title(self, thread_id: str) -> str | None:
         if thread_id != self.session_id:
             return None
-        return next((self.titles[k] for k in _TITLES if k in self.titles), None)  # a custom title first
+        return next((self.titles[k] for k in TITLES if k in self.titles), None)  # a custom title first
+
+    # ---- lines, made into entries when asked for --------------------------------------------
+    def entry(self, row: int) -> Entry:
+        """The entry of the line at `row` (which has a uuid), made from the columns once."""
+        made = self._made.get(row)
+        if made is None:
+            made = self._made[row] = self._odd().get(row) or self._from_columns(row)
+        return made
+
+    def all_entries(self) -> list[Entry]:
+        """Every line with a uuid, the first written of each uuid, in file order."""
+        return [self.entry(row) for row in self._first_rows().values()]
+
+    def _from_columns(self, row: int) -> Entry:
+        c, up = self.rows, self.rows.up[row]
+        return Entry(
+            row + 1,
+            c.uuid[row],  # type: ignore[arg-type]
+            c.type[row],  # type: ignore[arg-type]
+            up,
+            timestamp=c.timestamp[row],
+            tool_uses=tuple(zip(*(column[_at_row(c.use_row, row)] for column in (c.use_id, c.use_name)), strict=True)),
+            tool_results=tuple(c.result_id[_at_row(c.result_row, row)]),
+            message_id=c.message_id[row],
+            prompt=_has(c.prompts, row),
+            up=up,
+        )
+
+    def _odd(self) -> dict[int, Entry]:
+        if self._odd_rows is None:
+            self._odd_rows = {e.line - 1: e for e in self.rows.odd}
+        return self._odd_rows
+
+    def _first_rows(self) -> dict[str, int]:
+        """uuid -> the row of the first line written with it (file order)."""
+        uuid = self.rows.uuid
+        rows = list(compress(range(len(uuid)), uuid))
+        uuids = [uuid[r] for r in rows]
+        first = dict.fromkeys(uuids)  # in the order first written
+        first.update(zip(reversed(uuids), reversed(rows), strict=True))  # the last update of a key wins
+        return first  # type: ignore[return-value]
 
     # ---- the conversation, as resume rebuilds it ----------------------------------------------
-    def main(self) -> list[Entry]:
-        """Lines of this transcript's own conversation (a subagent file's sidechain is its own)."""
-        if self.subagent:
-            return list(self.entries.values())
-        return [e for e in self.entries.values() if not e.sidechain]
-
     def compaction_start(self) -> int:
         """Index in `chain` of its last compact boundary (0 without one). The next request is built
         from here on: what came before reaches the model only through the compaction summary."""
         if not self.compactions:
             return 0
-        return _last_index(self.chain, lambda e: e.compact_boundary, 0)
+        boundaries = {e.line - 1 for e in self.rows.odd if e.compact_boundary}
+        return _last_index(self.chain_rows, boundaries.__contains__, 0)
 
-    def request_window(self) -> list[int]:
+    def request_window(self) -> Sequence[int]:
         """Indexes in `chain` of the lines the next request is built from: since the last compact
         boundary, plus the lines that boundary preserved verbatim (they sit before it)."""
         start = self.compaction_start()
+        since = range(start, len(self.chain))
         kept = set(self.chain[start].preserved) if self.chain and self.chain[start].compact_boundary else set()
-        before = [i for i in range(start) if self.chain[i].uuid in kept] if kept else []
-        return before + list(range(start, len(self.chain)))
+        if not kept:
+            return since
+        uuid, rows = self.rows.uuid, self.chain_rows
+        return [i for i in range(start) if uuid[rows[i]] in kept] + list(since)
 
     def last_prompt_index(self) -> int:
         """Index in `chain` of the last prompt, -1 without one: where the current turn began."""
-        return _last_index(self.chain, lambda e: e.prompt, -1)
+        prompts = set(self.rows.prompts)
+        return _last_index(self.chain_rows, prompts.__contains__, -1)
+
+    def window_calls(self) -> tuple[Calls, Calls]:
+        """The tool_use blocks ([place], [id], [name]) and tool_result blocks ([place], [id]) of the
+        lines the next request is built from, each in chain order. A place orders lines as the
+        chain does; `at(place)` gives its index in `chain` and its entry."""
+        window = self.request_window()
+        c, rows = self.rows, self.chain_rows
+        uses, results = (c.use_row, c.use_id, c.use_name), (c.result_row, c.result_id)
+        if self.in_file_order:  # a place is a row
+            if len(window) == len(rows):
+                return uses, results
+            inside = {rows[i] for i in window}
+            return _placed(uses, inside.__contains__, None), _placed(results, inside.__contains__, None)
+        index = {rows[i]: i for i in window}  # a place is an index in the chain
+        return _placed(uses, index.__contains__, index), _placed(results, index.__contains__, index)
+
+    def at(self, place: int) -> tuple[int, Entry]:
+        """(index in `chain`, entry) of a place that `window_calls` gave."""
+        rows = self.chain_rows
+        index = bisect_left(rows, place) if self.in_file_order else place
+        return index, self.entry(rows[index])
+
+    def later_messages(self, index: int, message_id: str | None) -> int:
+        """Prompts and assistant lines of another API message on the chain after `index`."""
+        c, prompts = self.rows, set(self.rows.prompts)
+        rest = self.chain_rows[index + 1 :]
+        return sum(
+            1 for row in rest if row in prompts or (c.type[row] == "assistant" and c.message_id[row] != message_id)
+        )
 
     # ---- reading ---------------------------------------------------------------------------
     def read(self) -> ClaudeTranscript:
@@ -163,128 +238,153 @@ class ClaudeTranscript(LogSource):
             for chunk in decoded_chunks(self.path, TRANSCRIPT):
                 self.reader.mark(chunk.first, chunk.offset)
                 if chunk.kept is not None:
-                    self._take(chunk.first, chunk.lines, chunk.kept)
+                    self.records += chunk.lines
+                    self._take(chunk.first, chunk.kept)
                     continue
-                lines = chunk.raw_lines()
-                for lineno, raw in self.reader.checked(enumerate(lines, chunk.first)):
-                    record = self.reader.parse(lineno, raw)
-                    self._take(lineno, 1, _keep([_from_dict(record)]) if record is not None else _NOTHING)
+                lines = [EMPTY_LINE] * chunk.lines  # a line that cannot be read is a row of Nones
+                for lineno, raw in self.reader.checked(enumerate(chunk.raw_lines(), chunk.first)):
+                    self.records += 1
+                    if (record := self.reader.parse(lineno, raw)) is not None:
+                        lines[lineno - chunk.first] = from_dict(record)
+                self._take(chunk.first, keep(lines))
             self._link()
         return self
 
-    def _take(self, first: int, lines: int, kept: _Kept) -> None:
-        entries, session_id, version, titles = kept
-        self.records += lines
+    def _take(self, first: int, kept: Kept) -> None:
+        rows, session_id, version, titles = kept
         self.session_id = self.session_id or session_id
         self.version = version or self.version  # the newest writer: resume may upgrade
         self.titles.update(titles)
-        known = self.entries
-        for entry in entries:
-            if entry.uuid in known:
-                # Re-appended copies (#56196, #66947) are common and mostly identical: the FIRST
-                # line written with a uuid is kept, so evidence points at the original write.
-                self.duplicates += 1
-                continue
-            entry.line += first
-            if (parent := known.get(entry.up)) is not None:  # one string object per uuid
-                entry.up = parent.uuid
-                if entry.parent is not None:
-                    entry.parent = entry.up
-            known[entry.uuid] = entry
-            if entry.subtype == "compact_boundary":
-                self.compactions += 1
+        self.rows.extend(rows, first - 1)
 
     def _link(self) -> None:
-        main = self.main()
-        if not main and self.entries:  # every line a sidechain: a subagent's own transcript
-            self.subagent, main = True, list(self.entries.values())
+        uuids = list(compress(self.rows.uuid, self.rows.uuid))
+        distinct = set(uuids)
+        # Re-appended copies (#56196, #66947) are common and mostly identical: the FIRST line written
+        # with a uuid is kept, so evidence points at the original write.
+        self.duplicates = len(uuids) - len(distinct)
+        if self._one_chain_in_file_order(uuids):
+            self.compactions = sum(1 for e in self.rows.odd if e.subtype == "compact_boundary")
+        else:
+            self._link_line_by_line()
+
+    def _one_chain_in_file_order(self, uuids: list[str]) -> bool:
+        """The usual transcript, recognised in C: no repeated uuid, no sidechain, every line's link
+        names the line written before it, the first has none, and the last is a conversation line.
+        Then every line is on the chain, in file order, and the last is the newest leaf."""
+        c = self.rows
+        if self.duplicates or not uuids or any(e.sidechain for e in c.odd):
+            return False
+        ups = list(compress(c.up, c.uuid))
+        if ups[0] is not None or ups[1:] != uuids[:-1]:
+            return False
+        rows = list(compress(range(len(c.uuid)), c.uuid))
+        if c.type[rows[-1]] not in CONVERSATION:
+            return False
+        self.chain_rows, self.conversation, self.in_file_order = rows, len(rows), True
+        self.leaf = self.entry(rows[-1])
+        return True
+
+    def _link_line_by_line(self) -> None:
+        first = self._first_rows()
+        self.compactions = sum(
+            1 for e in self.rows.odd if e.subtype == "compact_boundary" and first[e.uuid] == e.line - 1
+        )
+        known = {uuid: self.entry(row) for uuid, row in first.items()}
+        main = list(known.values()) if self.subagent else [e for e in known.values() if not e.sidechain]
+        if not main and known:  # every line a sidechain: a subagent's own transcript
+            self.subagent, main = True, list(known.values())
+        self.conversation = len(main)
         talk = [e for e in main if e.type in CONVERSATION]
         self.leaf = _newest_leaf(talk)
-        self.chain = self._walk(self.leaf) if self.leaf else []
-        if self._one_unbroken_chain(main):
-            return  # the usual transcript: nothing off the chain, nothing cut
-        terminals, dangling = self._terminals(main)
-        active = terminals.get(self.chain[0].uuid) if self.chain else None
+        chain = _walk(self.leaf, known) if self.leaf else []
+        self.chain_rows = [e.line - 1 for e in chain]
+        if _one_unbroken_chain(chain, main, self.subagent):
+            return  # every line on the chain: nothing off it, nothing cut
+        terminals, dangling = _terminals(main, known)
+        active = terminals.get(chain[0].uuid) if chain else None
         ends = set(terminals.values())
         if len(ends) == 1:  # one tree, the usual case: no need to count line by line
             hanging = Counter(dict.fromkeys(ends, len(talk)))
         else:
             hanging = Counter(terminals[e.uuid] for e in talk)
         self.unreachable = sum(n for term, n in hanging.items() if term != active)
-        self.broken = [self._broken(e, e.up, active, hanging) for e in dangling]  # type: ignore[arg-type]
-        head = self.chain[0] if self.chain else None
-        if head is not None and head.up is not None and head.up in self.entries:  # the walk closed a loop
-            link = self._broken(head, head.up, head.uuid, hanging)
+        self.broken = [_broken(e, e.up, active, hanging, known) for e in dangling]  # type: ignore[arg-type]
+        head = chain[0] if chain else None
+        if head is not None and head.up is not None and head.up in known:  # the walk closed a loop
+            link = _broken(head, head.up, head.uuid, hanging, known)
             self.broken.append(BrokenLink(head, head.up, True, link.cut_off, loop=True))
 
-    def _one_unbroken_chain(self, main: list[Entry]) -> bool:
-        """Every line of the conversation is on the active chain, which starts at a root."""
-        chain = self.chain
-        return (
-            len(chain) == len(main)
-            and bool(chain)
-            and chain[0].up is None
-            and (self.subagent or not any(e.sidechain for e in chain))
-        )
 
-    def _walk(self, leaf: Entry) -> list[Entry]:
-        chain, known, entry = [leaf], self.entries, leaf
-        for _ in range(len(known)):
-            up = entry.up
-            if up is None or (entry := known.get(up)) is None:  # type: ignore[assignment]
-                break
+def _one_unbroken_chain(chain: list[Entry], main: list[Entry], subagent: bool) -> bool:
+    """Every line of the conversation is on the active chain, which starts at a root."""
+    return (
+        len(chain) == len(main)
+        and bool(chain)
+        and chain[0].up is None
+        and (subagent or not any(e.sidechain for e in chain))
+    )
+
+
+def _walk(leaf: Entry, known: dict[str, Entry]) -> list[Entry]:
+    chain, entry = [leaf], leaf
+    for _ in range(len(known)):
+        up = entry.up
+        if up is None or (entry := known.get(up)) is None:  # type: ignore[assignment]
+            break
+        chain.append(entry)
+    else:  # more steps than lines: the links loop; walk again, stopping where the loop closes
+        chain, seen, entry = [leaf], {leaf.uuid}, leaf
+        while (up := entry.up) is not None and up not in seen and (entry := known.get(up)) is not None:  # type: ignore[assignment]
             chain.append(entry)
-        else:  # more steps than lines: the links loop; walk again, stopping where the loop closes
-            chain, seen, entry = [leaf], {leaf.uuid}, leaf
-            while (up := entry.up) is not None and up not in seen and (entry := known.get(up)) is not None:  # type: ignore[assignment]
-                chain.append(entry)
-                seen.add(up)
-        chain.reverse()
-        return chain
-
-    def _terminals(self, entries: list[Entry]) -> tuple[dict[str, str], list[Entry]]:
-        """uuid -> where walking up from it ends: a root, a line whose link is broken, or a cycle
-        (lines sharing the active chain's terminal are on it or on a dead branch off it); and the
-        lines whose link names a uuid never written."""
-        terminal: dict[str, str] = {}
-        dangling: list[Entry] = []
-        known = self.entries
-        for entry in entries:
-            up = entry.up
-            if up is None or up not in known:
-                terminal[entry.uuid] = entry.uuid
-                if up is not None:
-                    dangling.append(entry)
-                continue
-            if (end := terminal.get(up)) is not None:  # the usual case: the parent was written first
-                terminal[entry.uuid] = end
-                continue
-            path, on_path, cur = [], set(), entry.uuid
-            while cur not in terminal:
-                path.append(cur)
-                on_path.add(cur)
-                up = self.entries[cur].up
-                if up is None or up not in self.entries or up in on_path:
-                    terminal[cur] = cur
-                    break
-                cur = up
-            for uuid in path:
-                terminal[uuid] = terminal[cur]
-        return terminal, dangling
-
-    def _broken(self, e: Entry, target: str, active: str | None, hanging: Counter[str]) -> BrokenLink:
-        """`hanging`: how many conversation lines end at each terminal (counted once per scan: a
-        transcript can have thousands of broken links)."""
-        if e.uuid == active:
-            # the chain stops here: everything hanging from a real root elsewhere is lost to resume
-            cut = sum(n for term, n in hanging.items() if term != active and self.entries[term].up is None)
-            return BrokenLink(e, target, True, cut)
-        return BrokenLink(e, target, False, hanging[e.uuid])
+            seen.add(up)
+    chain.reverse()
+    return chain
 
 
-def _last_index(chain: list[Entry], test: Callable[[Entry], bool], default: int) -> int:
-    """The index of the last entry that passes `test`, searched from the end (it is usually near)."""
-    return next((i for i in range(len(chain) - 1, -1, -1) if test(chain[i])), default)
+def _terminals(entries: list[Entry], known: dict[str, Entry]) -> tuple[dict[str, str], list[Entry]]:
+    """uuid -> where walking up from it ends: a root, a line whose link is broken, or a cycle
+    (lines sharing the active chain's terminal are on it or on a dead branch off it); and the
+    lines whose link names a uuid never written."""
+    terminal: dict[str, str] = {}
+    dangling: list[Entry] = []
+    for entry in entries:
+        up = entry.up
+        if up is None or up not in known:
+            terminal[entry.uuid] = entry.uuid
+            if up is not None:
+                dangling.append(entry)
+            continue
+        if (end := terminal.get(up)) is not None:  # the usual case: the parent was written first
+            terminal[entry.uuid] = end
+            continue
+        path, on_path, cur = [], set(), entry.uuid
+        while cur not in terminal:
+            path.append(cur)
+            on_path.add(cur)
+            up = known[cur].up
+            if up is None or up not in known or up in on_path:
+                terminal[cur] = cur
+                break
+            cur = up
+        for uuid in path:
+            terminal[uuid] = terminal[cur]
+    return terminal, dangling
+
+
+def _broken(e: Entry, target: str, active: str | None, hanging: Counter[str], known: dict[str, Entry]) -> BrokenLink:
+    """`hanging`: how many conversation lines end at each terminal (counted once per scan: a
+    transcript can have thousands of broken links)."""
+    if e.uuid == active:
+        # the chain stops here: everything hanging from a real root elsewhere is lost to resume
+        cut = sum(n for term, n in hanging.items() if term != active and known[term].up is None)
+        return BrokenLink(e, target, True, cut)
+    return BrokenLink(e, target, False, hanging[e.uuid])
+
+
+def _last_index(rows: list[int], test: Callable[[int], bool], default: int) -> int:
+    """The index of the last row that passes `test`, searched from the end (it is usually near)."""
+    return next((i for i in range(len(rows) - 1, -1, -1) if test(rows[i])), default)
 
 
 def _newest_leaf(talk: list[Entry]) -> Entry | None:
@@ -298,156 +398,30 @@ def _newest_leaf(talk: list[Entry]) -> Entry | None:
     return max(pool, key=lambda e: e.line, default=None)
 
 
-# The types Claude Code writes (checked on every recorded fixture). A line with another type
-# fails the chunk's decode, and the chunk is read line by line, where _from_dict drops odd values.
-_S = str | None
+Calls = tuple[list, ...]  # columns of blocks: their places first
 
 
-class _Block(msgspec.Struct, gc=False):
-    type: _S = None
-    id: _S = None
-    name: _S = None
-    tool_use_id: _S = None
+def _placed(calls: Calls, keep: Callable[[int], bool], place: dict[int, int] | None) -> Calls:
+    """The blocks of `calls` (rows first) on rows that pass `keep`, their rows turned into places
+    and sorted by them (a stable sort: blocks of one line stay in order)."""
+    kept = [block for block in zip(*calls, strict=True) if keep(block[0])]
+    if place is not None:
+        kept = sorted(((place[block[0]], *block[1:]) for block in kept), key=_first)
+    return tuple(map(list, zip(*kept, strict=True))) if kept else tuple([] for _ in calls)
 
 
-class _Message(msgspec.Struct, gc=False):
-    id: _S = None
-    content: str | list[_Block] | None = None
+def _at_row(rows: list[int], row: int) -> slice:
+    """Where `row` sits in a sorted list of rows."""
+    return slice(bisect_left(rows, row), bisect_right(rows, row))
 
 
-class _Preserved(msgspec.Struct, gc=False):
-    uuids: list[str] | None = None
+def _has(rows: list[int], row: int) -> bool:
+    at = bisect_left(rows, row)
+    return at < len(rows) and rows[at] == row
 
 
-class _CompactMetadata(msgspec.Struct, gc=False):
-    preservedMessages: _Preserved | None = None
-
-
-class _Line(msgspec.Struct, gc=False):
-    """The fields of a transcript line the rules read; msgspec validates and skips the rest
-    (message text, tool output, file snapshots) without building them."""
-
-    type: _S = None
-    uuid: _S = None
-    parentUuid: _S = None
-    logicalParentUuid: _S = None
-    subtype: _S = None
-    timestamp: _S = None
-    isSidechain: bool | None = None
-    isMeta: bool | None = None
-    isApiErrorMessage: bool | None = None
-    isCompactSummary: bool | None = None
-    apiErrorStatus: Any = None
-    error: Any = None
-    sessionId: _S = None
-    version: _S = None
-    customTitle: _S = None
-    aiTitle: _S = None
-    summary: _S = None
-    compactMetadata: _CompactMetadata | None = None
-    message: _Message | None = None
-
-
-_BOOLS = ("isSidechain", "isMeta", "isApiErrorMessage", "isCompactSummary")
-# User lines that record a local slash command (`/compact`) and its output: no turn starts there.
-_LOCAL_COMMAND = ("<command-name>", "<local-command-stdout>", "<local-command-stderr>", "<local-command-caveat>")
-_ANY = ("apiErrorStatus", "error")
-
-# A chunk's lines come down to: their entries (line = index in the chunk), the first session id,
-# the last version, and the last title of each kind.
-_Kept = tuple[list[Entry], str | None, str | None, dict[str, str]]
-_NOTHING: _Kept = ([], None, None, {})
-
-
-def _keep(lines: list[_Line]) -> _Kept:
-    entries, session_id, version, titles = [], None, None, {}
-    for i, r in enumerate(lines):
-        rtype = r.type
-        if rtype in _TITLES and (title := getattr(r, _TITLES[rtype])):
-            titles[rtype] = title[:200]
-        session_id = session_id or r.sessionId or None
-        version = r.version or version
-        if r.uuid and rtype:
-            entries.append(_entry(i, r.uuid, rtype, r))
-    return entries, session_id, version, titles
-
-
-def _entry(index: int, uuid: str, rtype: str, r: _Line) -> Entry:
-    message, blocks, results, uses = r.message, (), (), ()
-    if message is not None and type(message.content) is list:
-        blocks = message.content
-        results = tuple(b.tool_use_id for b in blocks if b.type == "tool_result" and b.tool_use_id)
-        if rtype == "assistant":
-            uses = tuple((b.id, b.name or "tool") for b in blocks if b.type == "tool_use" and b.id)
-    parent, logical = r.parentUuid or None, r.logicalParentUuid or None
-    api_error = None
-    if rtype == "assistant" and r.isApiErrorMessage is True:
-        api_error = " ".join(str(x) for x in (r.apiErrorStatus, r.error) if x) or "error"
-    return Entry(
-        index,
-        uuid,
-        rtype,
-        parent,
-        logical,
-        r.subtype or None,
-        r.timestamp or None,
-        r.isSidechain is True,
-        uses,
-        results,
-        (message.id or None) if message is not None else None,
-        api_error,
-        rtype == "user" and not results and not r.isMeta and not r.isCompactSummary and not _local_command(message),
-        parent if parent is not None else logical,
-        _preserved(r.compactMetadata),
-    )
-
-
-def _local_command(message: _Message | None) -> bool:
-    return message is not None and type(message.content) is str and message.content.startswith(_LOCAL_COMMAND)
-
-
-def _preserved(meta: _CompactMetadata | None) -> tuple[str, ...]:
-    kept = meta.preservedMessages if meta is not None else None
-    return tuple(kept.uuids) if kept is not None and kept.uuids else ()
-
-
-def _from_dict(record: dict[str, Any]) -> _Line:
-    """A line parsed on the slow path, in the fast path's shape: values of another type than
-    Claude Code writes are left out."""
-    message = record.get("message")
-    parsed = None
-    if isinstance(message, dict):
-        content = message.get("content")
-        blocks = [
-            _Block(*(_str(b.get(k)) for k in _Block.__struct_fields__))
-            for b in (content if isinstance(content, list) else [])
-            if isinstance(b, dict)
-        ]
-        parsed = _Message(_str(message.get("id")), content if isinstance(content, str) else blocks)
-    fields: dict[str, Any] = {}
-    for name in _Line.__struct_fields__[:-2]:  # all but compactMetadata and message
-        value = record.get(name)
-        fields[name] = value if name in _ANY else _bool(value) if name in _BOOLS else _str(value)
-    return _Line(**fields, compactMetadata=_compact_metadata(record.get("compactMetadata")), message=parsed)
-
-
-def _compact_metadata(meta: Any) -> _CompactMetadata | None:
-    kept = meta.get("preservedMessages") if isinstance(meta, dict) else None
-    uuids = kept.get("uuids") if isinstance(kept, dict) else None
-    if not isinstance(uuids, list):
-        return None
-    return _CompactMetadata(_Preserved([u for u in uuids if isinstance(u, str)]))
-
-
-def _bool(value: Any) -> bool | None:
-    return value if isinstance(value, bool) else None
-
-
-TRANSCRIPT = LineFormat(_Line, _keep, _Kept, joint=b'}\n{"')  # every line is an object with keys
-
-
-def _str(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
+def _first(item: tuple) -> int:
+    return item[0]
 
 
 def open_transcript(path: Path) -> ClaudeTranscript:
