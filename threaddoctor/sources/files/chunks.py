@@ -38,9 +38,7 @@ from threaddoctor.sources.files.lines import compressed, open_log
 CHUNK_BYTES = 512 << 10  # small enough that the passes after the read find it in the L2 cache
 PARALLEL_MIN_BYTES = 64 << 20  # below this, starting a worker costs more than it saves
 WORKER_SHARE = 0.5  # measured: the parent's own replay is small beside the decode
-UTF8_PIECE = (
-    16 << 10
-)  # decoded, at most 64 KB of text: under malloc's threshold for mapping a block  # measured: the parent's own replay is small beside the decode
+UTF8_PIECE = 16 << 10  # decoded: at most 64 KB of text, under malloc's threshold for mapping a block
 
 
 @dataclass(frozen=True)
