@@ -65,6 +65,31 @@ def test_clean_file_is_decoded_whole_in_both_processes(tmp_path, tiny) -> None:
     _check_numbering(path, got)
 
 
+@pytest.mark.parametrize("room", [0, 300, 1 << 20])
+def test_worker_results_come_through_shared_memory_or_inline(tmp_path, tiny, monkeypatch, room: int) -> None:
+    """The forked worker writes its results into memory shared with the parent while it has room
+    and returns the rest: all of them, some, or none fit, and the chunks are the same."""
+    import mmap
+
+    path = tmp_path / "log.jsonl"
+    path.write_bytes(b"".join(_lines(400)))
+    used: list[int] = []
+
+    def claim(size: int) -> mmap.mmap | None:
+        if not room:
+            return None
+        chunks._SHARED = mmap.mmap(-1, room)
+        used.append(room)
+        return chunks._SHARED
+
+    monkeypatch.setattr(chunks, "_claim_shared_memory", claim)
+    got = _read(path)
+    assert len(got) > 20 and all(c.kept is not None for c in got)
+    _check_numbering(path, got)
+    assert chunks._SHARED is None  # released for the next read
+    assert used == ([room] if room else [])
+
+
 DAMAGE = {
     "blank line": b"\n",
     "two records on one line": b'{"n":-1}{"n":-2}\n',
