@@ -97,7 +97,7 @@ def _repair(src: ClaudeTranscript, tool_use_ids: list[str]) -> RepairPlan:
 def _later_messages(src: ClaudeTranscript, index: int, entry: Entry) -> int:
     """Prompts and other assistant messages after the tool_use on the chain: the conversation went on.
     Later blocks of the same API message and results of its sibling calls do not count."""
-    return src.later_messages(index, entry.message_id)
+    return src.later_messages(index, entry)
 
 
 def _message(entry: Entry, tool_use_id: str, name: str, later: int) -> str:

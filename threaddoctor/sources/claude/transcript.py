@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import compress
 from pathlib import Path
@@ -96,7 +96,7 @@ class ClaudeTranscript(LogSource):
     records: int = 0
     conversation: int = 0  # lines of this transcript's own conversation (sidechains left out)
     leaf: Entry | None = None
-    chain_rows: list[int] = field(default_factory=list)  # the active chain's rows, root first
+    chain_rows: Sequence[int] = field(default_factory=list)  # the active chain's rows, root first
     broken: list[BrokenLink] = field(default_factory=list)
     unreachable: int = 0  # conversation lines not connected to the active chain at all
     in_file_order: bool = False  # the chain is the file's lines in order (see _one_chain_in_file_order)
@@ -219,14 +219,18 @@ class ClaudeTranscript(LogSource):
 
     def at(self, place: int) -> tuple[int, Entry]:
         """(index in `chain`, entry) of a place that `window_calls` gave."""
-        rows = self.chain_rows
-        index = bisect_left(rows, place) if self.in_file_order else place
-        return index, self.entry(rows[index])
+        if self.in_file_order:  # the place is a row: its index counts the rows with a uuid before it
+            return place - self.rows.uuid[:place].count(None), self.entry(place)
+        return place, self.entry(self.chain_rows[place])
 
-    def later_messages(self, index: int, message_id: str | None) -> int:
-        """Prompts and assistant lines of another API message on the chain after `index`."""
-        c, prompts = self.rows, set(self.rows.prompts)
-        rest = self.chain_rows[index + 1 :]
+    def later_messages(self, index: int, entry: Entry) -> int:
+        """Prompts and assistant lines of another API message than `entry`'s on the chain after it
+        (at `index`)."""
+        c, prompts, message_id = self.rows, set(self.rows.prompts), entry.message_id
+        if self.in_file_order:
+            rest: Iterable[int] = compress(range(entry.line, len(c.uuid)), c.uuid[entry.line :])
+        else:
+            rest = self.chain_rows[index + 1 :]
         return sum(
             1 for row in rest if row in prompts or (c.type[row] == "assistant" and c.message_id[row] != message_id)
         )
@@ -278,7 +282,7 @@ class ClaudeTranscript(LogSource):
         ups = list(compress(c.up, c.uuid))
         if ups[0] is not None or ups[1:] != uuids[:-1]:
             return False
-        rows = list(compress(range(len(c.uuid)), c.uuid))
+        rows = _RowsWithUuid(c.uuid, len(uuids))
         if c.type[rows[-1]] not in CONVERSATION:
             return False
         self.chain_rows, self.conversation, self.in_file_order = rows, len(rows), True
@@ -382,9 +386,42 @@ def _broken(e: Entry, target: str, active: str | None, hanging: Counter[str], kn
     return BrokenLink(e, target, False, hanging[e.uuid])
 
 
-def _last_index(rows: list[int], test: Callable[[int], bool], default: int) -> int:
+def _last_index(rows: Sequence[int], test: Callable[[int], bool], default: int) -> int:
     """The index of the last row that passes `test`, searched from the end (it is usually near)."""
-    return next((i for i in range(len(rows) - 1, -1, -1) if test(rows[i])), default)
+    return next((i for i, row in zip(range(len(rows) - 1, -1, -1), reversed(rows), strict=True) if test(row)), default)
+
+
+class _RowsWithUuid(Sequence[int]):
+    """The rows that have a uuid, in file order: the chain of a transcript written as one chain in
+    order. Listed only when more than its ends is asked for (a list of 100,000 ints costs a scan
+    8 ms to make and to free, and rules seldom need it)."""
+
+    def __init__(self, uuid: list[str | None], count: int) -> None:
+        self.uuid, self.count = uuid, count
+        self.listed: list[int] | None = None
+
+    def __len__(self) -> int:
+        return self.count
+
+    @overload
+    def __getitem__(self, i: int) -> int: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[int]: ...
+    def __getitem__(self, i: int | slice) -> int | list[int]:
+        if self.count and i == 0:
+            return next(row for row, uuid in enumerate(self.uuid) if uuid is not None)
+        if self.count and i == -1:
+            return next(reversed(self))
+        if self.listed is None:
+            self.listed = list(compress(range(len(self.uuid)), self.uuid))
+        return self.listed[i]
+
+    def __iter__(self) -> Iterator[int]:
+        return compress(range(len(self.uuid)), self.uuid)
+
+    def __reversed__(self) -> Iterator[int]:
+        uuid = self.uuid
+        return (row for row in range(len(uuid) - 1, -1, -1) if uuid[row] is not None)
 
 
 def _newest_leaf(talk: list[Entry]) -> Entry | None:
