@@ -101,7 +101,7 @@ class ClaudeTranscript(LogSource):
     unreachable: int = 0  # conversation lines not connected to the active chain at all
     in_file_order: bool = False  # the chain is the file's lines in order (see _one_chain_in_file_order)
     _made: dict[int, Entry] = field(default_factory=dict)  # row -> its entry, once asked for
-    _odd_rows: dict[int, Entry] | None = None
+    _odd_rows: dict[int, Entry] = field(default_factory=dict)  # row -> entry of the lines the columns cannot describe
 
     kinds = ("claude-transcript", "jsonl")
 
@@ -141,7 +141,7 @@ class ClaudeTranscript(LogSource):
         """The entry of the line at `row` (which has a uuid), made from the columns once."""
         made = self._made.get(row)
         if made is None:
-            made = self._made[row] = self._odd().get(row) or self._from_columns(row)
+            made = self._made[row] = self._odd_rows.get(row) or self._from_columns(row)
         return made
 
     def all_entries(self) -> list[Entry]:
@@ -162,11 +162,6 @@ class ClaudeTranscript(LogSource):
             prompt=_has(c.prompts, row),
             up=up,
         )
-
-    def _odd(self) -> dict[int, Entry]:
-        if self._odd_rows is None:
-            self._odd_rows = {e.line - 1: e for e in self.rows.odd}
-        return self._odd_rows
 
     def _first_rows(self) -> dict[str, int]:
         """uuid -> the row of the first line written with it (file order)."""
@@ -262,6 +257,7 @@ class ClaudeTranscript(LogSource):
         self.rows.extend(rows, first - 1)
 
     def _link(self) -> None:
+        self._odd_rows = {e.line - 1: e for e in self.rows.odd}
         uuids = list(compress(self.rows.uuid, self.rows.uuid))
         distinct = set(uuids)
         # Re-appended copies (#56196, #66947) are common and mostly identical: the FIRST line written
