@@ -198,6 +198,16 @@ def _facts(src: rollout.CodexRollout) -> tuple:
     )
 
 
+def _calls_in_window(src) -> list[tuple]:
+    """Each call and result the next request carries: its index in the chain, its line and its id."""
+    (use_place, use_id, _), (result_place, result_id) = src.window_calls()
+    calls = []
+    for place, tool_id in [*zip(use_place, use_id, strict=True), *zip(result_place, result_id, strict=True)]:
+        index, entry = src.at(place)
+        calls.append((index, entry.line, tool_id))
+    return calls
+
+
 @pytest.mark.parametrize("seed", range(6))
 def test_rollout_fast_path_matches_the_line_by_line_path(tmp_path, tiny, monkeypatch, seed: int) -> None:
     rng = random.Random(seed)
@@ -240,8 +250,19 @@ def _transcript_facts(src) -> tuple:
         [e.uuid for e in src.chain],
         [(b.entry.uuid, b.target, b.on_chain, b.cut_off) for b in src.broken],
         src.unreachable,
+        _calls_in_window(src),
         [(p.line, p.what) for p in src.reader.problems],
     )
+
+
+def _calls_in_window(src) -> list[tuple]:
+    """Each call and result the next request carries: its index in the chain, its line and its id."""
+    (use_place, use_id, _), (result_place, result_id) = src.window_calls()
+    calls = []
+    for place, tool_id in [*zip(use_place, use_id, strict=True), *zip(result_place, result_id, strict=True)]:
+        index, entry = src.at(place)
+        calls.append((index, entry.line, tool_id))
+    return calls
 
 
 RECORDED = Path(__file__).parents[1] / "fixtures" / "claude" / "recorded"

@@ -26,7 +26,7 @@ from bisect import bisect_left, bisect_right
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from itertools import compress
+from itertools import compress, repeat
 from pathlib import Path
 from typing import overload
 
@@ -214,8 +214,9 @@ class ClaudeTranscript(LogSource):
 
     def at(self, place: int) -> tuple[int, Entry]:
         """(index in `chain`, entry) of a place that `window_calls` gave."""
-        if self.in_file_order:  # the place is a row: its index counts the rows with a uuid before it
-            return place - self.rows.uuid[:place].count(None), self.entry(place)
+        if self.in_file_order:  # the place is a row: counted back from the chain's end, where it usually is
+            after = sum(compress(repeat(1), self.rows.uuid[place + 1 :]))
+            return len(self.chain_rows) - 1 - after, self.entry(place)
         return place, self.entry(self.chain_rows[place])
 
     def later_messages(self, index: int, entry: Entry) -> int:

@@ -119,8 +119,8 @@ def decoded_chunks(path: Path, fmt: LineFormat) -> Iterator[Chunk]:
         if other is not None:
             yield from _worker_chunks(other, path, fmt, split, first, shared)
     finally:
-        if pool is not None:
-            pool.shutdown(cancel_futures=True)
+        if pool is not None:  # not waited for: the worker has sent all it had, and exits on its own
+            pool.shutdown(wait=False, cancel_futures=True)
         if shared is not None:
             _release_shared_memory(shared)
 
