@@ -7,6 +7,7 @@ from __future__ import annotations
 import gzip
 import json
 import random
+import uuid
 from pathlib import Path
 
 import msgspec
@@ -307,6 +308,32 @@ def test_a_chain_in_file_order_is_linked_as_the_line_by_line_walk_links_it(monke
             f.message for f in run_rules(walked, rules).findings
         ]
     assert shortcut >= 10  # most recorded transcripts take the shortcut
+
+
+@pytest.mark.parametrize("relink", ["skip", "missing", "none"])
+def test_a_link_between_chunks_is_checked_as_a_link_within_one(tmp_path, tiny, monkeypatch, relink: str) -> None:
+    """Each chunk of a few lines is one chain in itself; a line whose link skips the line before,
+    names a uuid never written, or is missing, breaks the chain between chunks: the shortcut sees
+    it, and its conclusions are again the walk's."""
+    from threaddoctor.sources.claude import transcript
+
+    rng = random.Random(relink)
+    for path in sorted(p for p in RECORDED.rglob("*.jsonl") if "-" in p.stem and "stdout" not in p.name):
+        records = [json.loads(line) for line in path.read_bytes().splitlines()]
+        linked = [k for k, r in enumerate(records) if r.get("parentUuid")]
+        if len(linked) < 3:
+            continue
+        k = rng.choice(linked[2:])
+        skipped = records[linked[linked.index(k) - 2]]["parentUuid"]
+        records[k]["parentUuid"] = {"skip": skipped, "missing": str(uuid.UUID(int=k)), "none": None}[relink]
+        relinked = tmp_path / path.name
+        relinked.write_text("".join(json.dumps(r) + "\n" for r in records))
+        fast = transcript.open_transcript(relinked)
+        assert not fast.in_file_order, path
+        with monkeypatch.context() as m:
+            m.setattr(transcript.ClaudeTranscript, "_one_chain_in_file_order", lambda self, uuids: False)
+            walked = transcript.open_transcript(relinked)
+        assert _transcript_facts(fast) == _transcript_facts(walked), path
 
 
 @pytest.mark.parametrize("ending", ["", "\n"])

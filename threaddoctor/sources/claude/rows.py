@@ -11,6 +11,9 @@ chunk, line by line) builds the same rows, from `_from_dict`.
 
 from __future__ import annotations
 
+from bisect import bisect_right
+from itertools import compress
+from operator import itemgetter
 from typing import Any
 
 import msgspec
@@ -58,7 +61,8 @@ class Rows(msgspec.Struct, gc=False, array_like=True):
     the sparse lists are in row order."""
 
     uuid: list[str | None]  # None: the line has no uuid or no type, and is no part of the conversation
-    up: list[str | None]  # parentUuid, or across a compact boundary logicalParentUuid
+    # parentUuid, or across a compact boundary logicalParentUuid; None on rows a span of `follows` covers
+    up: list[str | None]
     type: list[str | None]
     timestamp: list[str | None]
     message_id: list[str | None]
@@ -71,10 +75,34 @@ class Rows(msgspec.Struct, gc=False, array_like=True):
     result_id: list[str]  # the tool_use id answered
     prompts: list[int]
     odd: list[Entry]  # whole entries of the lines the columns cannot describe (`line`: row + 1)
+    # Spans of rows (start, end, the first uuid's link, the last uuid) in which each line with a
+    # uuid links to the one with a uuid before it, as most transcripts are written: their links
+    # are not kept (a string per line, to carry from the worker, compare and free), but derived.
+    follows: list[tuple[int, int, str | None, str | None]]
 
     @classmethod
     def empty(cls) -> Rows:
-        return cls([], [], [], [], [], [], [], [], [], [], [], [])
+        return cls([], [], [], [], [], [], [], [], [], [], [], [], [])
+
+    def up_at(self, row: int) -> str | None:
+        """The link of the line at `row` (which has a uuid)."""
+        span = bisect_right(self.follows, row, key=itemgetter(0)) - 1
+        if span < 0 or row >= (follow := self.follows[span])[1]:
+            return self.up[row]
+        start, uuid = follow[0], self.uuid
+        return next((uuid[r] for r in range(row - 1, start - 1, -1) if uuid[r] is not None), follow[2])
+
+    def one_chain(self) -> bool:
+        """Every line with a uuid links to the one with a uuid before it, the first to none."""
+        if sum(end - start for start, end, _, _ in self.follows) != len(self.uuid):
+            return False
+        before = None
+        for _, _, first_up, last in self.follows:
+            if last is not None:  # a span with a uuid
+                if first_up != before:
+                    return False
+                before = last
+        return True
 
     def extend(self, more: Rows, base: int) -> None:
         """Append `more`, whose rows start at row `base` of this one."""
@@ -89,6 +117,7 @@ class Rows(msgspec.Struct, gc=False, array_like=True):
         self.result_row += [row + base for row in more.result_row]
         self.result_id += more.result_id
         self.prompts += [row + base for row in more.prompts]
+        self.follows += [(start + base, end + base, up, last) for start, end, up, last in more.follows]
         for entry in more.odd:
             entry.line += base
         self.odd += more.odd
@@ -161,9 +190,10 @@ def keep(lines: list[_Line]) -> Kept:
     uuid = [(r.uuid or None) if r.type else None for r in lines]
     types = [r.type for r in lines]
     one = {}  # one string object per type, however many lines name it
+    up, follows = _links(uuid, [r.parentUuid or r.logicalParentUuid or None for r in lines])
     rows = Rows(
         uuid,
-        [r.parentUuid or r.logicalParentUuid or None for r in lines],
+        up,
         list(map(one.setdefault, types, types)),
         [r.timestamp or None for r in lines],
         [(m.id or None) if (m := r.message) is not None else None for r in lines],
@@ -180,11 +210,21 @@ def keep(lines: list[_Line]) -> Kept:
             )
             and uuid[k]
         ],
+        follows,
     )
     titles = {r.type: t[:200] for r in lines if r.type in TITLES and (t := getattr(r, TITLES[r.type]))}
     session_id = next((r.sessionId for r in lines if r.sessionId), None)
     version = next((r.version for r in reversed(lines) if r.version), None)
     return rows, session_id, version, titles
+
+
+def _links(uuid: list[str | None], up: list[str | None]) -> tuple[list[str | None], list]:
+    """The chunk's links, or, when each line with a uuid links to the one before it, Nones and
+    the span that derives them."""
+    uuids, ups = list(compress(uuid, uuid)), list(compress(up, uuid))
+    if ups[1:] != uuids[:-1]:
+        return up, []
+    return [None] * len(up), [(0, len(up), ups[0] if ups else None, uuids[-1] if uuids else None)]
 
 
 def _calls(lines: list[_Line], uuid: list[str | None]) -> tuple[list, ...]:

@@ -13,9 +13,10 @@ against Claude Code 2.1.197 in fixtures/claude/FINDINGS.md):
 - everything else is off the active chain: dead branches (normal: 2.1.197 re-parents a resumed
   prompt past an orphan tool_use) or fragments cut off by a link to a uuid never written (#22526)
   or by a link that loops back into the chain.
-Most transcripts are one chain written in order: each line's link names the line before it. That
-is checked on the columns in C (`_one_chain_in_file_order`), and the chain is then the file's
-lines, with no walk and no object per line. Any other transcript is linked line by line.
+Most transcripts are one chain written in order: each line's link names the line before it. Each
+chunk checks that of its own lines in C as it is read (rows.py, `follows`), the chunks' ends are
+matched after (`_one_chain_in_file_order`), and the chain is then the file's lines, with no walk
+and no object per line. Any other transcript is linked line by line.
 Sidechain lines in a main transcript belong to subagents and are left out; a subagent's own file
 (`<session>/subagents/agent-*.jsonl`, every line a sidechain) is read as a transcript of its own.
 """
@@ -149,7 +150,7 @@ class ClaudeTranscript(LogSource):
         return [self.entry(row) for row in self._first_rows().values()]
 
     def _from_columns(self, row: int) -> Entry:
-        c, up = self.rows, self.rows.up[row]
+        c, up = self.rows, self.rows.up_at(row)
         return Entry(
             row + 1,
             c.uuid[row],  # type: ignore[arg-type]
@@ -276,8 +277,7 @@ class ClaudeTranscript(LogSource):
         c = self.rows
         if self.duplicates or not uuids or any(e.sidechain for e in c.odd):
             return False
-        ups = list(compress(c.up, c.uuid))
-        if ups[0] is not None or ups[1:] != uuids[:-1]:
+        if not c.one_chain():
             return False
         rows = _RowsWithUuid(c.uuid, len(uuids))
         if c.type[rows[-1]] not in CONVERSATION:
