@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import random
 import uuid
 from pathlib import Path
@@ -70,25 +71,70 @@ def test_clean_file_is_decoded_whole_in_both_processes(tmp_path, tiny) -> None:
 def test_worker_results_come_through_shared_memory_or_inline(tmp_path, tiny, monkeypatch, room: int) -> None:
     """The forked worker writes its results into memory shared with the parent while it has room
     and returns the rest: all of them, some, or none fit, and the chunks are the same."""
-    import mmap
-
     path = tmp_path / "log.jsonl"
     path.write_bytes(b"".join(_lines(400)))
     used: list[int] = []
+    claim_room = chunks._claim_shared_memory
 
-    def claim(size: int) -> mmap.mmap | None:
-        if not room:
-            return None
-        chunks._SHARED = mmap.mmap(-1, room)
+    def claim(_: int) -> chunks.Shared | None:
         used.append(room)
-        return chunks._SHARED
+        return claim_room(room) if room else None
 
     monkeypatch.setattr(chunks, "_claim_shared_memory", claim)
     got = _read(path)
     assert len(got) > 20 and all(c.kept is not None for c in got)
     _check_numbering(path, got)
     assert chunks._SHARED is None  # released for the next read
-    assert used == ([room] if room else [])
+    assert used == [room]
+
+
+@pytest.mark.parametrize("then", ["killed", "pipe full"])
+def test_a_worker_that_stops_posting_midway_loses_nothing(tmp_path, tiny, monkeypatch, then: str) -> None:
+    """After three chunks posted, the worker dies (its part is read from where the posts stop), or
+    finds the pipe full (it returns the rest, and never posts its end)."""
+    post, posted = chunks._post, []
+
+    def post_three(shared: chunks.Shared, at: int, length: int) -> bool:
+        if len(posted) == 3:
+            if then == "killed":
+                os._exit(1)
+            return False
+        posted.append(at)
+        return post(shared, at, length)
+
+    monkeypatch.setattr(chunks, "_post", post_three)
+    path = tmp_path / "log.jsonl"
+    path.write_bytes(b"".join(_lines(400)))
+    got = _read(path)
+    assert len(got) > 20 and all(c.kept is not None for c in got)
+    _check_numbering(path, got)
+
+
+def test_facts_built_with_the_gc_paused_go_to_the_oldest_generation() -> None:
+    import gc
+
+    with chunks.gc_paused():
+        assert not gc.isenabled()
+        facts = [[n] for n in range(1000)]
+    assert gc.isenabled()
+    oldest = {id(o) for o in gc.get_objects(generation=2)}
+    assert id(facts) in oldest and id(facts[-1]) in oldest
+
+
+def test_objects_the_program_froze_stay_frozen() -> None:
+    import gc
+
+    frozen = [["theirs"]]
+    gc.freeze()
+    try:
+        count = gc.get_freeze_count()
+        with chunks.gc_paused():
+            facts = [[n] for n in range(10)]
+        assert gc.get_freeze_count() == count
+        assert id(facts) in {id(o) for o in gc.get_objects(generation=0)}
+    finally:
+        gc.unfreeze()
+    assert frozen
 
 
 DAMAGE = {

@@ -6,8 +6,13 @@ import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
 
 
+def forks() -> bool:
+    """Whether the worker is forked: it then starts at once, inherits the imports, and shares
+    whatever memory and pipes the parent made before it started."""
+    return "fork" in multiprocessing.get_all_start_methods()
+
+
 def worker_pool() -> ProcessPoolExecutor:
-    """One worker, forked where the platform can (it starts at once and inherits the imports)."""
-    methods = multiprocessing.get_all_start_methods()
-    context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+    """One worker, forked where the platform can."""
+    context = multiprocessing.get_context("fork" if forks() else "spawn")
     return ProcessPoolExecutor(max_workers=1, mp_context=context)

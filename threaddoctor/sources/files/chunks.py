@@ -13,8 +13,10 @@ damage is found and reported with its line number.
 
 A large plain file is split in two at a line boundary and the second part is decoded by a worker
 process, so both cores work; each chunk is reduced by the format's `keep` (only what its reader
-needs) and crosses back as msgpack. Chunks always come out in file order. A worker that cannot
-start or dies is replaced by the parent reading its part.
+needs) and crosses back as msgpack. A forked worker writes each chunk's into memory it shares with
+the parent and posts where on a pipe as soon as it is done, so that the parent, given the smaller
+part, takes in the worker's chunks while the worker still reads. Chunks always come out in file
+order. A worker that cannot start or dies is replaced by the parent reading what it did not send.
 """
 
 from __future__ import annotations
@@ -23,25 +25,30 @@ import codecs
 import gc
 import mmap
 import os
+import select
+import struct
 import threading
+from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 import msgspec
 
-from threaddoctor.parallel import worker_pool
+from threaddoctor.parallel import forks, worker_pool
 from threaddoctor.sources.files.lines import compressed, open_log
 
 CHUNK_BYTES = 512 << 10  # small enough that the passes after the read find it in the L2 cache
 PARALLEL_MIN_BYTES = 64 << 20  # below this, starting a worker costs more than it saves
-WORKER_SHARE = 0.5  # measured: the parent's own replay is small beside the decode
-_SHARED: mmap.mmap | None = None  # where the worker of the read under way writes its results
+WORKER_SHARE = 0.56  # measured: the parent also takes in the worker's chunks, as they come
+_SHARED: Shared | None = None  # where the worker of the read under way writes its results
 _SHARED_CLAIM = threading.Lock()
+_POST = struct.Struct("qq")  # (offset, length) of a chunk's results in the shared memory
+_END = (-1, 0)  # posted when the worker has posted all it will
 UTF8_PIECE = 16 << 10  # decoded: at most 64 KB of text, under malloc's threshold for mapping a block
 
 
@@ -75,13 +82,20 @@ def _carrier(kept: Any) -> msgspec.msgpack.Decoder:
 @contextmanager
 def gc_paused() -> Iterator[None]:
     """The cyclic GC off while a reader builds its (acyclic) facts: its collections, triggered by
-    every few hundred new objects, cost a tenth of a large scan."""
+    every few hundred new objects, cost a tenth of a large scan. The facts are then moved to the
+    oldest generation, where objects that outlive two collections end up anyway: else the first
+    collection after the pause walks every item of their columns (measured: 10 ms on a 200 MB
+    transcript). Not when the program has frozen objects of its own (`gc.freeze` before a fork):
+    unfreezing would undo that."""
     was = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
         if was:
+            if not gc.get_freeze_count():
+                gc.freeze()  # every tracked object to the permanent generation...
+                gc.unfreeze()  # ...and from there to the oldest one
             gc.enable()
 
 
@@ -107,7 +121,8 @@ def decoded_chunks(path: Path, fmt: LineFormat) -> Iterator[Chunk]:
     try:
         if split:
             try:
-                shared = _claim_shared_memory(path.stat().st_size - split)
+                room = (path.stat().st_size - split) // 4  # results are under a tenth of the bytes
+                shared = _claim_shared_memory(max(room, 1 << 20)) if forks() else None
                 pool = worker_pool()  # forks on submit: the worker inherits the shared memory
                 other = pool.submit(_decoded_in_worker, path, fmt, split, shared is not None)
             except Exception:  # no process to be had (a process limit, a sandbox): read alone
@@ -116,8 +131,14 @@ def decoded_chunks(path: Path, fmt: LineFormat) -> Iterator[Chunk]:
         for lines, kept, raw, offset, _ in _decoded(path, fmt, 0, split or None):
             yield Chunk(first, lines, kept, raw, offset)
             first += lines
+            if shared is not None:
+                shared.take_posts()  # keeps the pipe from filling while the parent reads its part
         if other is not None:
-            yield from _worker_chunks(other, path, fmt, split, first, shared)
+            for lines, kept, raw, offset, length in _worker_parts(other, path, fmt, split, shared):
+                if kept is None and not raw:  # a damaged chunk comes back as its byte range, not its bytes
+                    raw = _read_range(path, offset, length)
+                yield Chunk(first, lines, kept, raw, offset)
+                first += lines
     finally:
         if pool is not None:  # not waited for: the worker has sent all it had, and exits on its own
             pool.shutdown(wait=False, cancel_futures=True)
@@ -125,65 +146,116 @@ def decoded_chunks(path: Path, fmt: LineFormat) -> Iterator[Chunk]:
             _release_shared_memory(shared)
 
 
-def _claim_shared_memory(size: int) -> mmap.mmap | None:
-    """Memory the forked worker writes its results into, so that they are neither pickled nor
-    piped (measured: 15 ms for a transcript's 7 MB of results). Only the pages written are used.
-    A worker that is spawned rather than forked does not share it and returns its results; so
-    does the worker of a read that starts while another read holds the memory."""
+@dataclass
+class Shared:
+    """Memory a forked worker writes its results into, so that they are neither pickled nor piped
+    (measured: 15 ms for a transcript's 7 MB of results), and a pipe on which it posts where each
+    chunk's are as soon as they are written. Only the pages written are used."""
+
+    memory: mmap.mmap
+    posts: int  # the pipe's read end
+    post: int  # its write end, not blocking: a worker never waits for a parent that stopped reading
+    taken: deque[tuple[int, int]] = field(default_factory=deque)
+    partial: bytes = b""
+
+    def take_posts(self) -> None:
+        """Take in what the worker has posted so far."""
+        while True:
+            try:
+                data = self.partial + os.read(self.posts, 1 << 16)
+            except BlockingIOError:
+                return
+            whole = len(data) - len(data) % _POST.size
+            self.taken.extend(_POST.iter_unpack(data[:whole]))
+            self.partial = data[whole:]
+
+
+def _claim_shared_memory(room: int) -> Shared | None:
+    """`room` bytes of shared memory and a pipe for a forked worker. A read that starts while
+    another read holds them gets none, and its worker returns its results."""
     global _SHARED
     with _SHARED_CLAIM:
         if _SHARED is not None:
             return None
         try:
-            _SHARED = mmap.mmap(-1, max(size // 4, 1 << 20))  # anonymous, shared with a forked worker
+            memory = mmap.mmap(-1, room)  # anonymous, shared with a forked worker
         except (OSError, ValueError):
             return None
+        posts, post = os.pipe()
+        os.set_blocking(posts, False)
+        os.set_blocking(post, False)
+        _SHARED = Shared(memory, posts, post)
         return _SHARED
 
 
-def _release_shared_memory(shared: mmap.mmap) -> None:
+def _release_shared_memory(shared: Shared) -> None:
     global _SHARED
     with _SHARED_CLAIM:
         _SHARED = None
+    os.close(shared.posts)
+    os.close(shared.post)
     with suppress(BufferError):  # a view still held (a read abandoned mid-way): the GC unmaps it
-        shared.close()
+        shared.memory.close()
 
 
-def _worker_chunks(
-    other: Future, path: Path, fmt: LineFormat, split: int, first: int, shared: mmap.mmap | None
-) -> Iterator[Chunk]:
+def _worker_parts(other: Future, path: Path, fmt: LineFormat, split: int, shared: Shared | None) -> Iterator[Any]:
+    """The worker's chunks: those it posted, as they come, then those it returned. A worker that
+    died (killed, out of memory) is replaced by the parent reading what it did not send."""
+    carrier, resume = fmt.carrier(), split
     try:
-        carrier, results = fmt.carrier(), other.result()
-        parts = (carrier.decode(_view(shared, r) if isinstance(r, tuple) else r) for r in results)
-    except Exception:  # a worker that died (killed, out of memory): read its part here instead
-        parts = _decoded(path, fmt, split, None)
-    for lines, kept, raw, offset, length in parts:
-        if kept is None and not raw:  # a damaged chunk comes back as its byte range, not its bytes
-            raw = _read_range(path, offset, length)
-        yield Chunk(first, lines, kept, raw, offset)
-        first += lines
+        for at, length in _posted(other, shared) if shared is not None else ():
+            part = carrier.decode(memoryview(shared.memory)[at : at + length])  # type: ignore[union-attr]
+            resume = part[3] + part[4]
+            yield part
+        for data in other.result():
+            part = carrier.decode(data)
+            resume = part[3] + part[4]
+            yield part
+    except Exception:
+        yield from _decoded(path, fmt, resume, None)
 
 
-def _decoded_in_worker(path: Path, fmt: LineFormat, start: int, use_shared: bool) -> list[bytes | tuple[int, int]]:
+def _posted(other: Future, shared: Shared) -> Iterator[tuple[int, int]]:
+    """Where the worker wrote each chunk's results, as it posts them, until it posts its end or
+    stops without (it died, or found the pipe full and returns the rest)."""
+    while True:
+        while shared.taken:
+            where = shared.taken.popleft()
+            if where == _END:
+                return
+            yield where
+        if other.done():
+            shared.take_posts()
+            if not shared.taken:
+                return
+            continue
+        select.select([shared.posts], [], [], 0.05)  # woken by a post; now and then, to see if it died
+        shared.take_posts()
+
+
+def _decoded_in_worker(path: Path, fmt: LineFormat, start: int, use_shared: bool) -> list[bytes]:
     """Each chunk's results, msgpack-encoded: written into the shared memory (inherited when the
-    worker was forked) while it has room, and then only their (offset, length) returned; else
-    returned as bytes."""
-    out: list[bytes | tuple[int, int]] = []
+    worker was forked) and posted while there is room; the rest returned, in order."""
+    out: list[bytes] = []
     shared, at = _SHARED if use_shared else None, 0
     for part in _decoded(path, fmt, start, None, keep_raw=False):
         data = msgspec.msgpack.encode(part)
-        if shared is not None and at + len(data) <= len(shared):
-            shared[at : at + len(data)] = data
-            out.append((at, len(data)))
-            at += len(data)
-        else:
-            out.append(data)
+        if shared is not None and not out and at + len(data) <= len(shared.memory):
+            shared.memory[at : at + len(data)] = data
+            if _post(shared, at, len(data)):
+                at += len(data)
+                continue
+        out.append(data)
+    if shared is not None:
+        _post(shared, *_END)
     return out
 
 
-def _view(shared: mmap.mmap | None, where: tuple[int, int]) -> memoryview:
-    at, length = where
-    return memoryview(shared)[at : at + length]  # type: ignore[arg-type]
+def _post(shared: Shared, at: int, length: int) -> bool:
+    try:  # a post is shorter than PIPE_BUF: written whole or not at all
+        return os.write(shared.post, _POST.pack(at, length)) == _POST.size
+    except OSError:  # the pipe is full: the parent is busy or gone
+        return False
 
 
 def _decoded(path: Path, fmt: LineFormat, start: int, stop: int | None, keep_raw: bool = True) -> Iterator[Any]:
