@@ -347,7 +347,7 @@ def test_a_chain_in_file_order_is_linked_as_the_line_by_line_walk_links_it(monke
         fast = transcript.open_transcript(path)
         shortcut += fast.in_file_order
         with monkeypatch.context() as m:
-            m.setattr(transcript.ClaudeTranscript, "_one_chain_in_file_order", lambda self, uuids: False)
+            m.setattr(transcript.ClaudeTranscript, "_one_chain_in_file_order", lambda self: False)
             walked = transcript.open_transcript(path)
         assert _transcript_facts(fast) == _transcript_facts(walked), path
         assert [f.message for f in run_rules(fast, rules).findings] == [
@@ -377,7 +377,7 @@ def test_a_link_between_chunks_is_checked_as_a_link_within_one(tmp_path, tiny, m
         fast = transcript.open_transcript(relinked)
         assert not fast.in_file_order, path
         with monkeypatch.context() as m:
-            m.setattr(transcript.ClaudeTranscript, "_one_chain_in_file_order", lambda self, uuids: False)
+            m.setattr(transcript.ClaudeTranscript, "_one_chain_in_file_order", lambda self: False)
             walked = transcript.open_transcript(relinked)
         assert _transcript_facts(fast) == _transcript_facts(walked), path
 

@@ -103,6 +103,8 @@ class ClaudeTranscript(LogSource):
     in_file_order: bool = False  # the chain is the file's lines in order (see _one_chain_in_file_order)
     _made: dict[int, Entry] = field(default_factory=dict)  # row -> its entry, once asked for
     _odd_rows: dict[int, Entry] = field(default_factory=dict)  # row -> entry of the lines the columns cannot describe
+    _uuids: set[str] = field(default_factory=set)  # while reading: each uuid seen
+    _with_uuid: int = 0  # lines with a uuid
 
     kinds = ("claude-transcript", "jsonl")
 
@@ -257,29 +259,32 @@ class ClaudeTranscript(LogSource):
         self.version = version or self.version  # the newest writer: resume may upgrade
         self.titles.update(titles)
         self.rows.extend(rows, first - 1)
+        # Counted as each chunk comes: the parent has time while the worker reads.
+        uuids, before = list(compress(rows.uuid, rows.uuid)), len(self._uuids)
+        self._uuids.update(uuids)
+        self._with_uuid += len(uuids)
+        self.duplicates += len(uuids) - (len(self._uuids) - before)
 
     def _link(self) -> None:
         self._odd_rows = {e.line - 1: e for e in self.rows.odd}
-        uuids = list(compress(self.rows.uuid, self.rows.uuid))
-        distinct = set(uuids)
+        self._uuids = set()
         # Re-appended copies (#56196, #66947) are common and mostly identical: the FIRST line written
         # with a uuid is kept, so evidence points at the original write.
-        self.duplicates = len(uuids) - len(distinct)
-        if self._one_chain_in_file_order(uuids):
+        if self._one_chain_in_file_order():
             self.compactions = sum(1 for e in self.rows.odd if e.subtype == "compact_boundary")
         else:
             self._link_line_by_line()
 
-    def _one_chain_in_file_order(self, uuids: list[str]) -> bool:
+    def _one_chain_in_file_order(self) -> bool:
         """The usual transcript, recognised in C: no repeated uuid, no sidechain, every line's link
         names the line written before it, the first has none, and the last is a conversation line.
         Then every line is on the chain, in file order, and the last is the newest leaf."""
         c = self.rows
-        if self.duplicates or not uuids or any(e.sidechain for e in c.odd):
+        if self.duplicates or not self._with_uuid or any(e.sidechain for e in c.odd):
             return False
         if not c.one_chain():
             return False
-        rows = _RowsWithUuid(c.uuid, len(uuids))
+        rows = _RowsWithUuid(c.uuid, self._with_uuid)
         if c.type[rows[-1]] not in CONVERSATION:
             return False
         self.chain_rows, self.conversation, self.in_file_order = rows, len(rows), True
