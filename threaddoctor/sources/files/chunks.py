@@ -25,7 +25,7 @@ import codecs
 import gc
 import mmap
 import os
-import select
+import selectors
 import struct
 import threading
 from collections import deque
@@ -218,19 +218,21 @@ def _worker_parts(other: Future, path: Path, fmt: LineFormat, split: int, shared
 def _posted(other: Future, shared: Shared) -> Iterator[tuple[int, int]]:
     """Where the worker wrote each chunk's results, as it posts them, until it posts its end or
     stops without (it died, or found the pipe full and returns the rest)."""
-    while True:
-        while shared.taken:
-            where = shared.taken.popleft()
-            if where == _END:
-                return
-            yield where
-        if other.done():
+    with selectors.DefaultSelector() as waiting:  # not select(): a program may hold over 1024 files
+        waiting.register(shared.posts, selectors.EVENT_READ)
+        while True:
+            while shared.taken:
+                where = shared.taken.popleft()
+                if where == _END:
+                    return
+                yield where
+            if other.done():
+                shared.take_posts()
+                if not shared.taken:
+                    return
+                continue
+            waiting.select(0.05)  # woken by a post; now and then, to see whether the worker died
             shared.take_posts()
-            if not shared.taken:
-                return
-            continue
-        select.select([shared.posts], [], [], 0.05)  # woken by a post; now and then, to see if it died
-        shared.take_posts()
 
 
 def _decoded_in_worker(path: Path, fmt: LineFormat, start: int, use_shared: bool) -> list[bytes]:
