@@ -245,16 +245,6 @@ def _facts(src: rollout.CodexRollout) -> tuple:
     )
 
 
-def _calls_in_window(src) -> list[tuple]:
-    """Each call and result the next request carries: its index in the chain, its line and its id."""
-    (use_place, use_id, _), (result_place, result_id) = src.window_calls()
-    calls = []
-    for place, tool_id in [*zip(use_place, use_id, strict=True), *zip(result_place, result_id, strict=True)]:
-        index, entry = src.at(place)
-        calls.append((index, entry.line, tool_id))
-    return calls
-
-
 @pytest.mark.parametrize("seed", range(6))
 def test_rollout_fast_path_matches_the_line_by_line_path(tmp_path, tiny, monkeypatch, seed: int) -> None:
     rng = random.Random(seed)
