@@ -121,6 +121,21 @@ def test_facts_built_with_the_gc_paused_go_to_the_oldest_generation() -> None:
     assert id(facts) in oldest and id(facts[-1]) in oldest
 
 
+def test_the_gc_is_left_as_it_was_found() -> None:
+    import gc
+
+    gc.disable()
+    try:
+        with chunks.gc_paused():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+    with pytest.raises(ValueError), chunks.gc_paused():
+        raise ValueError
+    assert gc.isenabled()
+
+
 def test_objects_the_program_froze_stay_frozen() -> None:
     import gc
 
@@ -135,6 +150,47 @@ def test_objects_the_program_froze_stay_frozen() -> None:
     finally:
         gc.unfreeze()
     assert frozen
+
+
+@pytest.mark.parametrize("part", ["parent", "worker"])
+def test_an_abandoned_read_stops_its_worker(tmp_path, tiny, monkeypatch, part: str) -> None:
+    """A reader that stops early (an error, or it has what it needs) does not wait for a worker
+    that still has seconds of work: it is stopped, and the next read has the shared memory."""
+    import multiprocessing
+    import time
+
+    post = chunks._post
+
+    def slow_post(shared: chunks.Shared, at: int, length: int) -> bool:
+        time.sleep(0.05)  # over 200 posts: ten seconds
+        return post(shared, at, length)
+
+    monkeypatch.setattr(chunks, "_post", slow_post)
+    path = tmp_path / "log.jsonl"
+    path.write_bytes(b"".join(_lines(2000)))
+    split, read = chunks._split_point(path), chunks.decoded_chunks(path, FORMAT)
+    chunk = next(read)
+    while part == "worker" and chunk.offset < split:
+        chunk = next(read)
+    started = time.monotonic()
+    read.close()
+    assert time.monotonic() - started < 2
+    assert not multiprocessing.active_children() and chunks._SHARED is None
+    monkeypatch.setattr(chunks, "_post", post)
+    _check_numbering(path, _read(path))
+
+
+def test_a_spawned_worker_returns_what_a_forked_one_posts(tmp_path, tiny, monkeypatch) -> None:
+    """Where the worker is spawned (no shared memory, no pipe), its results come back at its end."""
+    from threaddoctor import parallel
+    from threaddoctor.sources.claude import transcript
+
+    path = tmp_path / "session.jsonl"
+    path.write_bytes((RECORDED / "interactive_tool").glob("*-*.jsonl").__next__().read_bytes())
+    forked = _transcript_facts(transcript.open_transcript(path))
+    monkeypatch.setattr(parallel, "forks", lambda: False)
+    monkeypatch.setattr(chunks, "forks", lambda: False)
+    assert _transcript_facts(transcript.open_transcript(path)) == forked
 
 
 DAMAGE = {

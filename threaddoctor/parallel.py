@@ -3,16 +3,28 @@
 from __future__ import annotations
 
 import multiprocessing
+import sys
 from concurrent.futures import ProcessPoolExecutor
 
 
 def forks() -> bool:
     """Whether the worker is forked: it then starts at once, inherits the imports, and shares
-    whatever memory and pipes the parent made before it started."""
-    return "fork" in multiprocessing.get_all_start_methods()
+    whatever memory and pipes the parent made before it started. Not on macOS, where system
+    libraries are not safe to use in a forked child (Python spawns there by default)."""
+    return sys.platform != "darwin" and "fork" in multiprocessing.get_all_start_methods()
 
 
 def worker_pool() -> ProcessPoolExecutor:
     """One worker, forked where the platform can."""
     context = multiprocessing.get_context("fork" if forks() else "spawn")
     return ProcessPoolExecutor(max_workers=1, mp_context=context)
+
+
+def stop(pool: ProcessPoolExecutor) -> None:
+    """End the pool's workers now, mid-task: a read that was abandoned does not need the rest."""
+    terminate = getattr(pool, "terminate_workers", None)  # Python 3.14+
+    if terminate is not None:
+        terminate()
+        return
+    for process in list((getattr(pool, "_processes", None) or {}).values()):  # the same, before 3.14
+        process.terminate()

@@ -39,7 +39,7 @@ from typing import Any
 
 import msgspec
 
-from threaddoctor.parallel import forks, worker_pool
+from threaddoctor.parallel import forks, stop, worker_pool
 from threaddoctor.sources.files.lines import compressed, open_log
 
 CHUNK_BYTES = 512 << 10  # small enough that the passes after the read find it in the L2 cache
@@ -85,8 +85,9 @@ def gc_paused() -> Iterator[None]:
     every few hundred new objects, cost a tenth of a large scan. The facts are then moved to the
     oldest generation, where objects that outlive two collections end up anyway: else the first
     collection after the pause walks every item of their columns (measured: 10 ms on a 200 MB
-    transcript). Not when the program has frozen objects of its own (`gc.freeze` before a fork):
-    unfreezing would undo that."""
+    transcript). The move takes every young object of the process along (a cycle that became
+    garbage meanwhile waits for a full collection), and is skipped when the program has frozen
+    objects of its own (`gc.freeze` before a fork): unfreezing would undo that."""
     was = gc.isenabled()
     gc.disable()
     try:
@@ -117,7 +118,7 @@ class Chunk:
 
 def decoded_chunks(path: Path, fmt: LineFormat) -> Iterator[Chunk]:
     """The log as chunks of whole lines, in order."""
-    split, pool, other, shared = _split_point(path), None, None, None
+    split, pool, other, shared, finished = _split_point(path), None, None, None, False
     try:
         if split:
             try:
@@ -139,9 +140,14 @@ def decoded_chunks(path: Path, fmt: LineFormat) -> Iterator[Chunk]:
                     raw = _read_range(path, offset, length)
                 yield Chunk(first, lines, kept, raw, offset)
                 first += lines
+        finished = True
     finally:
-        if pool is not None:  # not waited for: the worker has sent all it had, and exits on its own
-            pool.shutdown(wait=False, cancel_futures=True)
+        if pool is not None:
+            if not finished:  # the reader stopped early (an error, or it had what it needed)
+                stop(pool)
+            # Waited for (3 ms): a pool's thread left running would be copied, mid-step, into
+            # the next read's forked worker.
+            pool.shutdown(cancel_futures=True)
         if shared is not None:
             _release_shared_memory(shared)
 
@@ -162,9 +168,12 @@ class Shared:
         """Take in what the worker has posted so far."""
         while True:
             try:
-                data = self.partial + os.read(self.posts, 1 << 16)
+                got = os.read(self.posts, 1 << 16)
             except BlockingIOError:
                 return
+            if not got:  # cannot happen while the parent holds the write end; never spin on it
+                return
+            data = self.partial + got
             whole = len(data) - len(data) % _POST.size
             self.taken.extend(_POST.iter_unpack(data[:whole]))
             self.partial = data[whole:]
@@ -194,7 +203,7 @@ def _release_shared_memory(shared: Shared) -> None:
         _SHARED = None
     os.close(shared.posts)
     os.close(shared.post)
-    with suppress(BufferError):  # a view still held (a read abandoned mid-way): the GC unmaps it
+    with suppress(BufferError):  # defensive: views are released as each chunk is decoded
         shared.memory.close()
 
 
@@ -204,7 +213,8 @@ def _worker_parts(other: Future, path: Path, fmt: LineFormat, split: int, shared
     carrier, resume = fmt.carrier(), split
     try:
         for at, length in _posted(other, shared) if shared is not None else ():
-            part = carrier.decode(memoryview(shared.memory)[at : at + length])  # type: ignore[union-attr]
+            with memoryview(shared.memory) as memory:  # type: ignore[union-attr]
+                part = carrier.decode(memory[at : at + length])
             resume = part[3] + part[4]
             yield part
         for data in other.result():
