@@ -186,7 +186,7 @@ def test_a_spawned_worker_returns_what_a_forked_one_posts(tmp_path, tiny, monkey
     from threaddoctor.sources.claude import transcript
 
     path = tmp_path / "session.jsonl"
-    path.write_bytes((RECORDED / "interactive_tool").glob("*-*.jsonl").__next__().read_bytes())
+    path.write_bytes(next((RECORDED / "interactive_tool").glob("*-*.jsonl")).read_bytes())
     forked = _transcript_facts(transcript.open_transcript(path))
     monkeypatch.setattr(parallel, "forks", lambda: False)
     monkeypatch.setattr(chunks, "forks", lambda: False)

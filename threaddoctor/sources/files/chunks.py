@@ -39,7 +39,7 @@ from typing import Any
 
 import msgspec
 
-from threaddoctor.parallel import forks, stop, worker_pool
+from threaddoctor.parallel import forks, stop_workers, worker_pool
 from threaddoctor.sources.files.lines import compressed, open_log
 
 CHUNK_BYTES = 512 << 10  # small enough that the passes after the read find it in the L2 cache
@@ -144,7 +144,7 @@ def decoded_chunks(path: Path, fmt: LineFormat) -> Iterator[Chunk]:
     finally:
         if pool is not None:
             if not finished:  # the reader stopped early (an error, or it had what it needed)
-                stop(pool)
+                stop_workers(pool)
             # Waited for (3 ms): a pool's thread left running would be copied, mid-step, into
             # the next read's forked worker.
             pool.shutdown(cancel_futures=True)
@@ -190,7 +190,11 @@ def _claim_shared_memory(room: int) -> Shared | None:
             memory = mmap.mmap(-1, room)  # anonymous, shared with a forked worker
         except (OSError, ValueError):
             return None
-        posts, post = os.pipe()
+        try:
+            posts, post = os.pipe()
+        except OSError:  # out of file descriptors: the worker returns its results instead
+            memory.close()
+            return None
         os.set_blocking(posts, False)
         os.set_blocking(post, False)
         _SHARED = Shared(memory, posts, post)
