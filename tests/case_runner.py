@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 
 from fixtures.t3code_builder import T3Builder
+from fixtures.t3code_v2_builder import V2Builder
 from threaddoctor import scan
 
 CASES_DIR = Path(__file__).parent / "cases"
@@ -52,13 +53,17 @@ def load_cases() -> list[Case]:
                     source=source,
                     records=c.get("records", []),
                     expect=c.get("expect") or [],
-                    releases=tuple(c.get("releases", DEFAULT_RELEASES if source == "t3code" else ("file",))),
+                    releases=tuple(c.get("releases", _default_releases(source))),
                     deep=c.get("deep", False),
                     fix=c.get("fix", True),
                     options={k: c[k] for k in ("migration_names", "extra_migrations", "age_seconds", "file") if k in c},
                 )
             )
     return cases
+
+
+def _default_releases(source: str) -> tuple[str, ...]:
+    return {"t3code": DEFAULT_RELEASES, "t3code-v2": ("statev2",)}.get(source, ("file",))
 
 
 @dataclass
@@ -112,7 +117,19 @@ def write_database(case: Case, path: Path) -> LogFile:
     return LogFile(path)
 
 
-def build(case: Case, release: str, path: Path) -> T3Builder | LogFile:
+def build_v2(case: Case, home: Path) -> V2Builder:
+    """A T3 home of a V2 build (state.sqlite, statev2.sqlite) made by the case's builder steps."""
+    b = V2Builder(home)
+    for step in case.steps:
+        ((method, kwargs),) = step.items()
+        getattr(b, method)(**(kwargs or {}))
+    b.close()
+    return b
+
+
+def build(case: Case, release: str, path: Path) -> T3Builder | LogFile | V2Builder:
+    if case.source == "t3code-v2":
+        return build_v2(case, path.parent / "home")
     if case.source == "codex-sqlite":
         return write_database(case, path)
     if case.source != "t3code":
@@ -127,7 +144,7 @@ def build(case: Case, release: str, path: Path) -> T3Builder | LogFile:
     return b
 
 
-def found(case: Case, b: T3Builder) -> list[dict[str, Any]]:
+def found(case: Case, b: T3Builder | V2Builder) -> list[dict[str, Any]]:
     alias = {v: k for k, v in b.ids.items()}
     result = scan(b.path, select=[case.rule], deep=case.deep)
     return sorted(

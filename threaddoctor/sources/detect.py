@@ -39,7 +39,8 @@ _CLAUDE_TYPES = {
 
 
 def kind_of(path: Path) -> str:
-    """The format of a file, from its content: 't3code-db', 't3code-export', 'codex-rollout',
+    """The format of a file, from its content: 't3code-db', 't3code-v2', 't3code-export',
+    't3code-v2-export', 'codex-rollout',
     'codex-exec', 'claude-transcript' or 'connectonion-sessions'; InputError for anything else."""
     if not path.exists():
         raise InputError(f"{path}: no such file")
@@ -55,7 +56,7 @@ def kind_of(path: Path) -> str:
     if record is None:
         raise InputError(f"{path}: not a SQLite database and no JSON record in its first lines")
     if record.get("type") == "threaddoctor-export":
-        return "t3code-export"
+        return "t3code-v2-export" if record.get("orchestration") == "v2" else "t3code-export"
     if record.get("type") in ("event", "row"):
         raise InputError(f"{path}:1: not a threaddoctor export (the first line is not its header)")
     return _kind_of_record(path, record)
@@ -63,17 +64,22 @@ def kind_of(path: Path) -> str:
 
 def _kind_of_database(path: Path) -> str:
     from threaddoctor.sources.t3code.reader import open_readonly
+    from threaddoctor.sources.t3code.v2.generation import database_is_v2
 
     snapshot = open_readonly(path)
     try:
         tables = {r[0] for r in snapshot.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if "orchestration_events" not in tables and tables & {
+            "thread_turns",
+            "thread_queued_turns",
+            "_sqlx_migrations",
+        }:
+            return "codex-sqlite"
+        return "t3code-v2" if database_is_v2(snapshot.conn) else "t3code-db"
     except sqlite3.DatabaseError:
         return "t3code-db"  # the T3 Code reader says what is wrong with it
     finally:
         snapshot.conn.close()
-    if "orchestration_events" not in tables and tables & {"thread_turns", "thread_queued_turns", "_sqlx_migrations"}:
-        return "codex-sqlite"
-    return "t3code-db"
 
 
 def _kind_of_record(path: Path, record: dict) -> str:

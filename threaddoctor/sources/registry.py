@@ -15,6 +15,8 @@ OPENERS: dict[str, str] = {
     "codex-sqlite": "threaddoctor.sources.codex.state_db:open_state_db",
     "claude-transcript": "threaddoctor.sources.claude.transcript:open_transcript",
     "connectonion-sessions": "threaddoctor.sources.connectonion.sessions:open_sessions",
+    "t3code-v2": "threaddoctor.sources.t3code.v2.source:open_v2",
+    "t3code-v2-export": "threaddoctor.sources.t3code.v2.exported:load_v2_export",
 }
 
 

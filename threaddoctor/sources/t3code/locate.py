@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 DB_NAME = "state.sqlite"
+V2_DB_NAME = "statev2.sqlite"  # Orchestration V2 (reference t3code-today.md §4.1)
 
 
 def base_dir(env: dict[str, str] | None = None) -> Path:
@@ -27,4 +28,12 @@ def candidate_paths(env: dict[str, str] | None = None) -> list[Path]:
 
 
 def default_database(env: dict[str, str] | None = None) -> Path | None:
-    return next((p for p in candidate_paths(env) if p.is_file()), None)
+    """The database the installed app uses: `statev2.sqlite` beside `state.sqlite` when an
+    Orchestration V2 build uses it (v2/home.py tells), else `state.sqlite`."""
+    from threaddoctor.sources.t3code.v2.home import choose
+
+    for p in candidate_paths(env):
+        if p.is_file() or p.with_name(V2_DB_NAME).is_file():
+            choice = choose(p.parent)
+            return choice.path if choice else p
+    return None
