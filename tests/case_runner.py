@@ -129,7 +129,7 @@ def build_v2(case: Case, home: Path) -> V2Builder:
 
 def build(case: Case, release: str, path: Path) -> T3Builder | LogFile | V2Builder:
     if case.source == "t3code-v2":
-        return build_v2(case, path.parent / "home")
+        return build_v2(case, path.parent / f"{path.stem}-home")
     if case.source == "codex-sqlite":
         return write_database(case, path)
     if case.source != "t3code":

@@ -270,6 +270,9 @@ def test_annotations_one_line_per_finding(scans, monkeypatch) -> None:
     results = list(scans.values())
     monkeypatch.chdir(Path(scans["issue_313"].source).parent)
     lines = annotations(results).splitlines()
+    notes = [line for line in lines if parse_command(line)[1]["title"] == "threaddoctor note"]
+    assert [parse_command(line)[2] for line in notes] == [n for r in results for n in r.notes]
+    lines = [line for line in lines if line not in notes]
     findings = [f for r in results for f in r.findings]
     assert len(lines) == len(findings)
     for line, f in zip(lines, findings, strict=True):

@@ -29,6 +29,7 @@ from threaddoctor.sources.detect import kind_of
 from threaddoctor.sources.locations import discover, places
 from threaddoctor.sources.t3code import export as t3_export
 from threaddoctor.sources.t3code.locate import candidate_paths, default_database
+from threaddoctor.sources.t3code.v2 import home as t3_home
 
 
 class Exit(IntEnum):
@@ -160,7 +161,7 @@ def scan(
         cfg = config.load()
         rules = _chosen_rules(select or cfg.select, ignore or cfg.ignore)
         targets = _targets(paths, example, announce=fmt in (None, OutputFormat.text))
-        results = [run_scan(t, rules=rules, deep=deep or cfg.deep, progress=progress) for t in targets]
+        results = [_scan_one(t, rules, deep or cfg.deep, progress) for t in targets]
         results = baseline.override_severity(results, _severities(cfg))
         known = baseline_file or cfg.baseline
         if known is not None:
@@ -195,6 +196,14 @@ def scan(
 
 
 app.command("check", help="Run the rules on exported logs or databases, for CI: the same as `scan`.")(scan)
+
+
+def _scan_one(target: Path, rules: list[Rule] | None, deep: bool = False, progress: LazyProgress | None = None):
+    """Scan a file, or the database a T3 home uses, with the notes about the file left behind."""
+    path, notes = t3_home.resolve(target)
+    result = run_scan(path, rules=rules, deep=deep, progress=progress)
+    result.notes[:0] = notes
+    return result
 
 
 def _chosen_rules(select: list[str] | None, ignore: list[str] | None) -> list[Rule] | None:
@@ -260,7 +269,7 @@ def baseline_command(
     try:
         cfg = config.load()
         rules = _chosen_rules(select or cfg.select, ignore or cfg.ignore)
-        results = [run_scan(t, rules=rules) for t in _targets(paths, False, False)]
+        results = [_scan_one(t, rules) for t in _targets(paths, False, False)]
         known = baseline.from_results(results)
         baseline.write(output, known)
     except ThreadDoctorError as e:
@@ -285,7 +294,7 @@ def fix_command(
     try:
         target = _resolve_path(path, example=False)
         kind = kind_of(target)
-        if kind == "t3code-export":
+        if kind in ("t3code-export", "t3code-v2-export"):
             raise UsageError(f"{target}: an export is a report, not state; repair the database it came from")
         if kind not in ("t3code-db", "t3code-export"):
             file_report = repair_file(target, kind, select, ignore, selection, dry_run=dry_run)

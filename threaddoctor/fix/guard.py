@@ -47,6 +47,20 @@ def refuse_if_app_runs(db: Path) -> None:
         )
 
 
+class StaleFile(ThreadDoctorError):
+    """The database is one the installed app no longer reads."""
+
+
+def refuse_if_stale_v1(db: Path) -> None:
+    """state.sqlite while an Orchestration V2 build uses statev2.sqlite beside it: a repair
+    there changes nothing the app reads, and the next V2 import would never see it either."""
+    from threaddoctor.sources.t3code.v2.home import stale_v1_reason
+
+    reason = stale_v1_reason(Path(db).expanduser())
+    if reason:
+        raise StaleFile(reason)
+
+
 def open_for_writing(db: Path, timeout_ms: int = LOCK_TIMEOUT_MS) -> sqlite3.Connection:
     """A connection holding the write lock (BEGIN IMMEDIATE), or AppRunning after the timeout."""
     conn = sqlite3.connect(db, isolation_level=None, timeout=timeout_ms / 1000)

@@ -13,7 +13,7 @@ from threaddoctor.engine import run_rules
 from threaddoctor.errors import ThreadDoctorError
 from threaddoctor.findings import Finding
 from threaddoctor.fix import journal
-from threaddoctor.fix.guard import open_for_writing, refuse_if_app_runs
+from threaddoctor.fix.guard import open_for_writing, refuse_if_app_runs, refuse_if_stale_v1
 from threaddoctor.fix.images import capture, restore
 from threaddoctor.fix.plan import Loop, Outcome, Selection
 from threaddoctor.fix.scratch import scratch_copy
@@ -82,6 +82,7 @@ def dry_run(path: Path, select=None, ignore=None, selection: Selection | None = 
     """Play the whole repair on an in-memory copy of the affected threads. Writes nothing."""
     selection = selection or Selection()
     rules = _rules(select, ignore)
+    refuse_if_stale_v1(path)
     src = open_t3(Path(path).expanduser())
     try:
         _refuse_unsafe_state(src)
@@ -139,6 +140,7 @@ def _fix(path: Path, select=None, ignore=None, selection: Selection | None = Non
     path = Path(path).expanduser()
     rules = _rules(select, ignore)
     open_t3(path).close()  # bad input fails here, read-only, before any lock is taken
+    refuse_if_stale_v1(path)
     refuse_if_app_runs(path)
     conn = open_for_writing(path)
     committed = False

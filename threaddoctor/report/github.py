@@ -38,6 +38,14 @@ def annotation(f: Finding) -> str:
     return f"::{COMMAND[f.severity]} {','.join(props)}::{escape_data(message)}"
 
 
+def note(result: ScanResult, text: str) -> str:
+    """A scan's note (which file was scanned and why, what was not run) as a notice."""
+    props = f"file={escape_property(relative_path(result.source)[0])},title={escape_property('threaddoctor note')}"
+    return f"::notice {props}::{escape_data(text)}"
+
+
 def annotations(results: list[ScanResult]) -> str:
-    """One workflow command per finding, each on its own line; empty when nothing was found."""
-    return "".join(annotation(f) + "\n" for r in results for f in r.findings)
+    """One workflow command per note and per finding, each on its own line; empty when there are none."""
+    return "".join(
+        line + "\n" for r in results for line in [*(note(r, n) for n in r.notes), *map(annotation, r.findings)]
+    )

@@ -33,6 +33,12 @@ class ExportSummary(dict):
 
 
 def export(db: Path, out: Path, threads: list[str] | None = None, redact: bool = False) -> ExportSummary:
+    from threaddoctor.sources.detect import kind_of
+
+    if kind_of(Path(db).expanduser()) == "t3code-v2":
+        from threaddoctor.sources.t3code.v2.export import export_v2
+
+        return export_v2(db, out, threads, redact)
     src = open_t3(Path(db).expanduser())
     try:
         if threads:

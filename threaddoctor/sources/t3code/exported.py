@@ -236,6 +236,8 @@ class _Loader:
         if missing:
             raise InputError(f"{self.path}:{lineno}: event record without {missing[0]!r}")
         row = {c: record[c] for c in _EVENT_COLUMNS}
+        if "application_event_version" in record:  # Orchestration V2 (055): absent from V1 exports
+            row["application_event_version"] = record["application_event_version"]
         for name in ("payload", "metadata"):
             if name in record:
                 row[f"{name}_json"] = json.dumps(record[name], ensure_ascii=False, separators=(",", ":"))

@@ -14,6 +14,7 @@ import hashlib
 import json
 from typing import Any
 
+from threaddoctor.sources.t3code.v2.vocabulary import REQUEST_RESTART_REASON
 from threaddoctor.sources.t3code.vocabulary import (
     NO_SESSION_DETAIL,
     STARTUP_RECONCILE_ERROR,
@@ -57,7 +58,7 @@ def mask(value: str) -> str:
 def is_vocabulary(value: str) -> bool:
     return (
         is_transient_error(value)
-        or value in (STARTUP_RECONCILE_ERROR, NO_SESSION_DETAIL)
+        or value in (STARTUP_RECONCILE_ERROR, NO_SESSION_DETAIL, REQUEST_RESTART_REASON)
         or is_stale_approval_failure(value)
         or is_stale_user_input_failure(value)
     )
@@ -150,3 +151,47 @@ def redact_row(table: str, row: dict[str, Any]) -> dict[str, Any]:
             "runtime_payload_json": _json_column(row.get("runtime_payload_json"), mask_tree),
         }
     return row
+
+
+# Orchestration V2 keeps each entity whole in payload_json: everything but identifiers, enums,
+# timestamps, counters and the app's own recovery wording is content.
+V2_KEEP_KEYS = frozenset(
+    {
+        "status",
+        "type",
+        "kind",
+        "role",
+        "origin",
+        "provider",
+        "driver",
+        "runtimeMode",
+        "interactionMode",
+        "historyOrigin",
+        "createdBy",
+        "creationSource",
+        "model",
+        "strategy",
+        "restartCancelledBackgroundWork",
+        "pendingBackgroundTasks",
+    }
+)
+
+
+def _v2_keeps(key: str) -> bool:
+    return key in KEEP_KEYS or key in V2_KEEP_KEYS or key.endswith(("Id", "Ids", "At"))
+
+
+def redact_v2(value: Any) -> Any:
+    """A V2 payload with its content masked (ids, statuses and times kept, so the rules still read it)."""
+    if isinstance(value, dict):
+        return {k: (v if _v2_keeps(k) and not isinstance(v, dict) else redact_v2(v)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [redact_v2(v) for v in value]
+    return mask_text(value)
+
+
+def redact_v2_row(table: str, row: dict[str, Any]) -> dict[str, Any]:
+    if not table.startswith("orchestration_v2_"):
+        return redact_row(table, row)
+    row = _fields(row, "title", "last_error", "worktree_path", "branch")
+    return {**row, "payload_json": _json_column(row["payload_json"], redact_v2)} if "payload_json" in row else row

@@ -69,6 +69,10 @@ class V2Source:
     def events_decoded(self) -> int:
         return self.decoded
 
+    def maybe_live(self) -> bool:
+        """For `fix`: a live server may be writing the file."""
+        return self.server_alive
+
     def line_of(self, finding: Finding) -> int | None:
         return None
 
