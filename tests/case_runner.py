@@ -15,6 +15,7 @@ import yaml
 
 from fixtures.t3code_builder import T3Builder
 from fixtures.t3code_v2_builder import V2Builder
+from tests.helpers import moved_to
 from threaddoctor import scan
 
 CASES_DIR = Path(__file__).parent / "cases"
@@ -56,7 +57,11 @@ def load_cases() -> list[Case]:
                     releases=tuple(c.get("releases", _default_releases(source))),
                     deep=c.get("deep", False),
                     fix=c.get("fix", True),
-                    options={k: c[k] for k in ("migration_names", "extra_migrations", "age_seconds", "file") if k in c},
+                    options={
+                        k: c[k]
+                        for k in ("migration_names", "extra_migrations", "age_seconds", "file", "copied")
+                        if k in c
+                    },
                 )
             )
     return cases
@@ -99,9 +104,13 @@ def write_log(case: Case, path: Path) -> LogFile:
         path = path.parent / path.stem / case.options["file"]
     else:
         path = path.with_name(f"rollout-2026-05-24T21-27-14-{path.stem}.jsonl")
-    path.write_bytes(b"".join(lines))
+    # As the agent left it `age_seconds` ago: its newest record written then, as its last write;
+    # `copied`: a copy made then of a log written long ago (its records keep their own times).
     age = case.options.get("age_seconds", 3600)
-    os.utime(path, (time.time() - age, time.time() - age))
+    then = time.time() - age
+    data = b"".join(lines)
+    path.write_bytes(data if case.options.get("copied") else moved_to(data, then))
+    os.utime(path, (then, then))
     return LogFile(path)
 
 

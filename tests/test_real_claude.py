@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import aged_copy
+from tests.helpers import aged_copy, written_ago
 from threaddoctor import scan
 
 RECORDED = Path(__file__).resolve().parents[1] / "fixtures" / "claude" / "recorded"
@@ -95,7 +95,13 @@ def test_the_killed_tool_use_is_the_finding(tmp_path: Path) -> None:
 
 
 def test_a_transcript_written_moments_ago_is_not_judged(tmp_path: Path) -> None:
-    assert scan(_transcript(KILLED, tmp_path, age=5)).findings == []
+    result = scan(written_ago(RECORDED / KILLED, tmp_path, 5))
+    assert result.findings == [] and [u.rule for u in result.unjudged] == ["CC001"]
+
+
+def test_a_fresh_copy_of_a_killed_session_is_judged(tmp_path: Path) -> None:
+    """The copy's mtime is now; its lines say the session was killed weeks ago."""
+    assert {f.rule for f in scan(_transcript(KILLED, tmp_path, age=0)).findings} == {"CC001"}
 
 
 def test_every_recorded_transcript_is_covered() -> None:

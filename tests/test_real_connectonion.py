@@ -2,19 +2,17 @@
 offline by fixtures/connectonion/record.py) are diagnosed as what happened to them.
 
 The records' timestamps are absolute (the recording's day); the rules compare them only with each
-other and anchor them to now by the file's mtime, so aging a copy with os.utime ages every session in
-it, whenever the test runs."""
+other and anchor them to now by the file's mtime. The tests move every timestamp of a copy so that the
+host seems to have written it at a chosen time, whenever the test runs."""
 
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import time
 from pathlib import Path
 
 import pytest
 
+from tests.helpers import written_ago
 from threaddoctor import scan
 from threaddoctor.findings import Severity
 
@@ -45,12 +43,9 @@ EXPECTED: dict[str, set[tuple[str, str]]] = {
 
 
 def _copy(name: str, tmp_path: Path, age: float) -> Path:
-    tmp_path.mkdir(parents=True, exist_ok=True)
-    copy = tmp_path / Path(name).name
-    shutil.copy(RECORDED / name, copy)
-    then = time.time() - age
-    os.utime(copy, (then, then))
-    return copy
+    """The file as the host left it `age` seconds ago: its records moved to end then (a plain copy
+    with an old or new mtime is a copy, aged by this machine's clock: see test_liveness)."""
+    return written_ago(RECORDED / name, tmp_path, age)
 
 
 def _found(path: Path) -> set[tuple[str, str]]:

@@ -7,8 +7,9 @@
 
 from threaddoctor.engine import ScanResult, scan
 from threaddoctor.errors import InputError, ThreadDoctorError, UsageError
-from threaddoctor.findings import EvidenceItem, Finding, FixSafety, Location, RepairPlan, Severity
+from threaddoctor.findings import EvidenceItem, Finding, FixSafety, Location, RepairPlan, Severity, Unjudged
 from threaddoctor.rules import all_rules, get_rule
+from threaddoctor.sources.files.liveness import LiveCheck
 from threaddoctor.version import __version__
 
 __all__ = [
@@ -16,11 +17,13 @@ __all__ = [
     "Finding",
     "FixSafety",
     "InputError",
+    "LiveCheck",
     "Location",
     "RepairPlan",
     "ScanResult",
     "Severity",
     "ThreadDoctorError",
+    "Unjudged",
     "UsageError",
     "__version__",
     "all_rules",

@@ -26,6 +26,7 @@ from threaddoctor.rules import all_rules, get_rule
 from threaddoctor.rules.base import Rule
 from threaddoctor.rules.selection import select_rules, split_patterns
 from threaddoctor.sources.detect import kind_of
+from threaddoctor.sources.files.liveness import LiveCheck
 from threaddoctor.sources.locations import discover, places
 from threaddoctor.sources.t3code import export as t3_export
 from threaddoctor.sources.t3code.locate import candidate_paths, default_database
@@ -124,6 +125,7 @@ def _resolve_path(path: Path | None, example: bool) -> Path:
 
 @app.command()
 def scan(
+    ctx: typer.Context,
     paths: Annotated[
         list[Path] | None,
         typer.Argument(help="Databases (state.sqlite) or exported logs (.jsonl, .jsonl.gz); default: T3 Code's own"),
@@ -154,14 +156,24 @@ def scan(
     example: Annotated[
         bool, typer.Option("--example", help="Scan the example database shipped with threaddoctor")
     ] = False,
+    settled: Annotated[
+        bool,
+        typer.Option(
+            "--settled",
+            help="Judge every turn, even of a log an agent may still be writing (held open, or written moments ago)",
+        ),
+    ] = False,
 ) -> None:
-    """Scan T3 Code databases (read-only) or exported logs and report stuck threads. `check` is the same."""
+    """Scan T3 Code databases (read-only) or exported logs and report stuck threads. A log an agent may
+    still be writing (held open, or its newest record and last write both recent) has its current turn
+    left unjudged, and the report says so."""
+    live_check = LiveCheck.off if settled else LiveCheck.held_open if ctx.info_name == "check" else LiveCheck.recent
     progress = LazyProgress(err)
     try:
         cfg = config.load()
         rules = _chosen_rules(select or cfg.select, ignore or cfg.ignore)
         targets = _targets(paths, example, announce=fmt in (None, OutputFormat.text))
-        results = [_scan_one(t, rules, deep or cfg.deep, progress) for t in targets]
+        results = [_scan_one(t, rules, deep or cfg.deep, progress, live_check) for t in targets]
         results = baseline.override_severity(results, _severities(cfg))
         known = baseline_file or cfg.baseline
         if known is not None:
@@ -195,13 +207,23 @@ def scan(
     )
 
 
-app.command("check", help="Run the rules on exported logs or databases, for CI: the same as `scan`.")(scan)
+app.command(
+    "check",
+    help="Run the rules on exported logs or databases, for CI: `scan`, except that every turn is judged unless "
+    "a process holds the log open (a copied or downloaded log is settled).",
+)(scan)
 
 
-def _scan_one(target: Path, rules: list[Rule] | None, deep: bool = False, progress: LazyProgress | None = None):
+def _scan_one(
+    target: Path,
+    rules: list[Rule] | None,
+    deep: bool = False,
+    progress: LazyProgress | None = None,
+    live_check: LiveCheck = LiveCheck.recent,
+):
     """Scan a file, or the database a T3 home uses, with the notes about the file left behind."""
     path, notes = t3_home.resolve(target)
-    result = run_scan(path, rules=rules, deep=deep, progress=progress)
+    result = run_scan(path, rules=rules, deep=deep, progress=progress, live_check=live_check)
     result.notes[:0] = notes
     return result
 

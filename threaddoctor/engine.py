@@ -11,12 +11,13 @@ from typing import TYPE_CHECKING
 from pydantic import BaseModel, Field
 
 from threaddoctor.errors import InputError
-from threaddoctor.findings import Finding, Severity
+from threaddoctor.findings import Finding, Severity, Unjudged
 from threaddoctor.rules import all_rules, rules_for
 from threaddoctor.rules.base import Rule
 from threaddoctor.rules.selection import select_rules
 from threaddoctor.sources.base import Source
 from threaddoctor.sources.detect import kind_of
+from threaddoctor.sources.files.liveness import LiveCheck
 from threaddoctor.sources.registry import OPENERS, opener
 
 if TYPE_CHECKING:
@@ -32,6 +33,7 @@ class ScanResult(BaseModel):
     findings: list[Finding] = Field(default_factory=list)
     rules_run: list[str] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list)
+    unjudged: list[Unjudged] = Field(default_factory=list)  # left unjudged: the agent may still be writing
     events_decoded: int = 0
     seconds: float = 0.0
     thread_titles: dict[str, str] = Field(default_factory=dict)
@@ -43,8 +45,12 @@ class ScanResult(BaseModel):
         return out
 
 
-def run_rules(src: Source, rules: Sequence[Rule]) -> ScanResult:
+def run_rules(src: Source, rules: Sequence[Rule], live_check: LiveCheck = LiveCheck.recent) -> ScanResult:
+    """Run the rules that apply to the source. `live_check`: what evidence of a running agent
+    leaves its current turn unjudged (see threaddoctor/sources/files/liveness.py)."""
     started = time.perf_counter()
+    if hasattr(src, "live_check"):
+        src.live_check = live_check
     result = ScanResult(source=src.label, source_kind=src.kinds[0], schema_label=src.description)
     ordered = sorted((r for r in rules if r.source_kind in src.kinds), key=lambda r: _SCOPE_ORDER[r.scope])
     reason = src.uncertain()
@@ -60,14 +66,35 @@ def run_rules(src: Source, rules: Sequence[Rule]) -> ScanResult:
         title = src.thread_title(thread_id)
         if title:
             result.thread_titles[thread_id] = title
+    result.unjudged = list(getattr(src, "unjudged", []))
+    result.notes.extend(unjudged_notes(result.unjudged))
     result.events_decoded = src.events_decoded()
     result.seconds = round(time.perf_counter() - started, 4)
     return result
 
 
-def _run_and_close(src: Source, rules: Sequence[Rule]) -> ScanResult:
+def unjudged_notes(unjudged: Sequence[Unjudged]) -> list[str]:
+    """One note per reason: '1 turn not judged (CX001): written 40 s ago and held open by pid 4242'."""
+    by_why: dict[str, list[Unjudged]] = {}
+    for u in unjudged:
+        by_why.setdefault(u.why, []).append(u)
+    notes = []
+    for why, items in by_why.items():
+        counts: dict[str, int] = {}
+        for u in items:
+            counts[u.what] = counts.get(u.what, 0) + 1
+        what = " and ".join(f"{n} {w}{'s' if n != 1 else ''}" for w, n in counts.items())
+        codes = ", ".join(sorted({u.rule for u in items}))
+        notes.append(
+            f"{what} not judged ({codes}): {why}; the agent may still be working on "
+            f"{'it' if len(items) == 1 else 'them'} (--settled judges anyway)"
+        )
+    return notes
+
+
+def _run_and_close(src: Source, rules: Sequence[Rule], live_check: LiveCheck) -> ScanResult:
     try:
-        return run_rules(src, rules)
+        return run_rules(src, rules, live_check)
     finally:
         src.close()
 
@@ -79,14 +106,18 @@ def scan(
     deep: bool = False,
     progress: Progress | None = None,
     rules: Sequence[Rule] | None = None,
+    live_check: LiveCheck = LiveCheck.recent,
 ) -> ScanResult:
-    """Scan one T3 Code database (read-only) or one exported log. Raises ThreadDoctorError on bad input."""
+    """Scan one T3 Code database (read-only) or one exported log. Raises ThreadDoctorError on bad input.
+    `live_check`: how much evidence of a running agent leaves a log's current turn unjudged: `recent`
+    (held open, or its newest record and last write both recent: a scan), `held-open` (a check of
+    exported logs), `off` (judge everything). Whatever is left unjudged is in `unjudged` and `notes`."""
     path = Path(path).expanduser()
     kind = kind_of(path)
     if rules is None:
         rules = select_rules(all_rules(), select, ignore) if select or ignore else rules_for(kind)
     if kind in OPENERS:
-        return _run_and_close(opener(kind)(path), rules)
+        return _run_and_close(opener(kind)(path), rules, live_check)
     # T3 Code's readers (and sqlite-utils) are imported only for T3 Code files: a scan of an
     # agent's log starts faster and holds less.
     from threaddoctor.sources.t3code.source import open_t3

@@ -115,3 +115,15 @@ class Finding(_Frozen):
     @property
     def fingerprint(self) -> str:
         return hashlib.sha256(self.entity.encode()).hexdigest()[:32]
+
+
+class Unjudged(_Frozen):
+    """A turn, call or request a rule left unjudged because the agent may still be writing the log.
+    Every output names it (README, "Live logs"): a report never hides what it did not check."""
+
+    rule: str
+    what: str  # "turn", "call", "request", "approval", "session"
+    thread_id: str | None = None
+    subject: str | None = None  # the turn, call or request id
+    line: int | None = None
+    why: str  # "written 40 s ago and held open by pid 4242"

@@ -2,7 +2,8 @@
 
     ::error file=state.sqlite,title=T3001 sticky-transient-error::session stuck in error ...
 
-Severity maps to the command (error, warning, notice). Paths are relative to the current
+Severity maps to the command (error, warning, notice); a turn, call or request left unjudged
+because the log may be live gets a notice of its own. Paths are relative to the current
 directory (the checkout) when inside it. `line=` is left out when the finding has no line, as for
 a database. Values are escaped as the Actions runner expects, so any message round-trips.
 """
@@ -10,7 +11,7 @@ a database. Values are escaped as the Actions runner expects, so any message rou
 from __future__ import annotations
 
 from threaddoctor.engine import ScanResult
-from threaddoctor.findings import Finding, Severity
+from threaddoctor.findings import Finding, Severity, Unjudged
 from threaddoctor.report.sarif import relative_path
 
 COMMAND = {Severity.error: "error", Severity.warning: "warning", Severity.info: "notice"}
@@ -44,8 +45,26 @@ def note(result: ScanResult, text: str) -> str:
     return f"::notice {props}::{escape_data(text)}"
 
 
+def unjudged_notice(result: ScanResult, u: Unjudged) -> str:
+    """A notice for what a rule left unjudged because the agent may still be writing the log."""
+    props = [f"file={escape_property(relative_path(result.source)[0])}"]
+    if u.line is not None:
+        props.append(f"line={u.line}")
+    props.append(f"title={escape_property(f'{u.rule} not judged')}")
+    subject = f" {u.subject}" if u.subject else ""
+    message = f"{u.what}{subject} not judged: {u.why}; the agent may still be working on it (--settled judges anyway)"
+    return f"::notice {','.join(props)}::{escape_data(message)}"
+
+
 def annotations(results: list[ScanResult]) -> str:
-    """One workflow command per note and per finding, each on its own line; empty when there are none."""
+    """One workflow command per note, per finding and per item left unjudged (a notice at its
+    line), each on its own line; empty when there are none."""
     return "".join(
-        line + "\n" for r in results for line in [*(note(r, n) for n in r.notes), *map(annotation, r.findings)]
+        line + "\n"
+        for r in results
+        for line in [
+            *(note(r, n) for n in r.notes),
+            *map(annotation, r.findings),
+            *(unjudged_notice(r, u) for u in r.unjudged),
+        ]
     )

@@ -49,6 +49,7 @@ def scan_document(result: ScanResult) -> dict[str, Any]:
             "seconds": result.seconds,
         },
         "notes": result.notes,
+        "unjudged": [u.model_dump(mode="json") for u in result.unjudged],
         "findings": [finding_dict(f) for f in result.findings],
     }
 

@@ -2,7 +2,8 @@
 
 One <testsuite> per scanned source. Each finding is a failing <testcase> (classname
 `threaddoctor.<CODE>`) whose <failure> carries the message, the evidence and the proposed repair;
-each rule that ran and found nothing is a passing <testcase>, so the report shows what was checked.
+each rule that ran and found nothing is a passing <testcase>, so the report shows what was checked;
+each turn, call or request left unjudged because the log may be live is a skipped <testcase>.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 
 from threaddoctor.engine import ScanResult
-from threaddoctor.findings import AppendRecord, EvidenceItem, Finding, PlannedEvent, RowChange
+from threaddoctor.findings import AppendRecord, EvidenceItem, Finding, PlannedEvent, RowChange, Unjudged
 from threaddoctor.report.sarif import relative_path
 from threaddoctor.rules.base import Rule
 
@@ -82,12 +83,29 @@ def _case_name(f: Finding) -> str:
     return f"{f.rule} {f.name}: {', '.join(where) or 'database'}"
 
 
-def _suite(parent: ET.Element, result: ScanResult, names: dict[str, str]) -> tuple[int, int]:
+def _unjudged_case(suite: ET.Element, result: ScanResult, u: Unjudged, names: dict[str, str]) -> None:
+    """A skipped testcase: CI test reports list skipped tests, so what was not judged is seen."""
+    where = ", ".join(
+        x for x in (f"thread {u.thread_id}" if u.thread_id else "", f"{u.what} {u.subject}" if u.subject else "") if x
+    )
+    case = _el(
+        suite,
+        "testcase",
+        classname=f"threaddoctor.{u.rule}",
+        name=f"{u.rule} {names.get(u.rule, '')}".strip() + f": {where or u.what} (not judged)",
+        file=relative_path(result.source)[0],
+        line=u.line,
+    )
+    _el(case, "skipped", message=f"{u.what} not judged: {u.why}; the agent may still be working on it")
+
+
+def _suite(parent: ET.Element, result: ScanResult, names: dict[str, str]) -> tuple[int, int, int]:
     by_rule: dict[str, list[Finding]] = {}
     for f in result.findings:
         by_rule.setdefault(f.rule, []).append(f)
     codes = list(dict.fromkeys([*result.rules_run, *by_rule]))
-    tests = sum(len(by_rule.get(c, [])) or 1 for c in codes)
+    skipped = len(result.unjudged)
+    tests = sum(len(by_rule.get(c, [])) or 1 for c in codes) + skipped
     failures = len(result.findings)
     suite = _el(
         parent,
@@ -96,7 +114,7 @@ def _suite(parent: ET.Element, result: ScanResult, names: dict[str, str]) -> tup
         tests=tests,
         failures=failures,
         errors=0,
-        skipped=0,
+        skipped=skipped,
         time=f"{result.seconds:.3f}",
     )
     props = _el(suite, "properties")
@@ -121,9 +139,11 @@ def _suite(parent: ET.Element, result: ScanResult, names: dict[str, str]) -> tup
                 line=line,
             )
             _el(case, "failure", _failure_body(f), message=f.message, type=f.severity.value)
+    for u in result.unjudged:
+        _unjudged_case(suite, result, u, names)
     if result.notes:
         _el(suite, "system-out", "\n".join(f"note: {n}" for n in result.notes))
-    return tests, failures
+    return tests, failures, skipped
 
 
 def junit_xml(results: list[ScanResult], rules: Sequence[Rule]) -> str:
@@ -131,15 +151,16 @@ def junit_xml(results: list[ScanResult], rules: Sequence[Rule]) -> str:
     that ran and found nothing."""
     names = {r.code: r.name for r in rules}
     root = ET.Element("testsuites", {"name": "threaddoctor"})
-    tests = failures = 0
+    tests = failures = skipped = 0
     for result in results:
-        t, f = _suite(root, result, names)
+        t, f, s = _suite(root, result, names)
         tests += t
         failures += f
+        skipped += s
     root.set("tests", str(tests))
     root.set("failures", str(failures))
     root.set("errors", "0")
-    root.set("skipped", "0")
+    root.set("skipped", str(skipped))
     root.set("time", f"{sum(r.seconds for r in results):.3f}")
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"

@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import quote
 
 from threaddoctor.engine import ScanResult
-from threaddoctor.findings import Finding, Severity
+from threaddoctor.findings import Finding, Severity, Unjudged
 from threaddoctor.rules import all_rules
 from threaddoctor.rules.base import Rule
 from threaddoctor.version import __version__
@@ -150,6 +150,22 @@ def _result(
     }
 
 
+def _unjudged_notification(result: ScanResult, u: Unjudged, index: int, root: Path | None) -> dict[str, Any]:
+    """A turn, call or request a rule left unjudged (the log may be live), pointing at its line."""
+    region = {"startLine": u.line} if u.line is not None else None
+    physical: dict[str, Any] = {"artifactLocation": artifact_location(result.source, root) | {"index": index}}
+    if region:
+        physical["region"] = region
+    subject = f" {u.subject}" if u.subject else ""
+    return {
+        "level": "note",
+        "associatedRule": {"id": u.rule},
+        "message": {"text": f"{u.what}{subject} not judged: {u.why}; the agent may still be working on it"},
+        "locations": [{"physicalLocation": physical}],
+        "properties": {"threaddoctorUnjudged": u.model_dump(mode="json")},
+    }
+
+
 def sarif_document(results: list[ScanResult], rules: Sequence[Rule], root: Path | None = None) -> dict[str, Any]:
     """One SARIF 2.1.0 log with one run covering every scanned source. URIs are relative to `root`
     (default: the current directory, normally the repository checkout) when the file is inside it."""
@@ -192,6 +208,7 @@ def sarif_document(results: list[ScanResult], rules: Sequence[Rule], root: Path 
         for r in results
         for note in r.notes
     ]
+    notifications += [_unjudged_notification(r, u, artifact(r.source), root) for r in results for u in r.unjudged]
     if dropped:
         notifications.append(
             {

@@ -93,6 +93,21 @@ def render_scan(result: ScanResult, console: Console, titles: dict[str, str] | N
 
 def summary_line(result: ScanResult) -> Text:
     n = len(result.findings)
+    line = _summary(result, n)
+    if result.unjudged:  # a clean summary must not hide what was left unchecked
+        line.append(f" {unjudged_count(result)} not judged: the agent may still be writing (see note).", style="yellow")
+    return line
+
+
+def unjudged_count(result: ScanResult) -> str:
+    """'1 turn and 1 call'."""
+    counts: dict[str, int] = {}
+    for u in result.unjudged:
+        counts[u.what] = counts.get(u.what, 0) + 1
+    return " and ".join(f"{c} {w}{'s' if c != 1 else ''}" for w, c in counts.items())
+
+
+def _summary(result: ScanResult, n: int) -> Text:
     if n == 0:
         return Text(
             f"No problems found ({len(result.rules_run)} rules, {result.seconds:.2f}s).",

@@ -38,9 +38,10 @@ def unanswered(src: ClaudeTranscript) -> list[tuple[int, Entry, str, str]]:
 
 def detect(src: ClaudeTranscript) -> Iterator[Finding]:
     found = unanswered(src)
-    if src.maybe_live():
-        turn = src.last_prompt_index()  # a running tool of the current turn is not an orphan yet
-        found = [f for f in found if f[0] < turn]
+    turn = src.last_prompt_index()  # a running tool of the current turn is not an orphan yet
+    found = [
+        f for f in found if f[0] < turn or not src.left_unjudged(RULE.code, "call", src.session_id, f[2], f[1].line)
+    ]
     # Only orphans at the end of the chain can be answered by appending; one line answers them all.
     tail = [f for f in found if not _later_messages(src, f[0], f[1])]
     repair = _repair(src, [f[2] for f in tail]) if tail else None
@@ -128,8 +129,9 @@ RULE = Rule(
         "prompt to its parent, so the session goes on but the model loses the call and never learns whether the "
         "command ran. The rule rebuilds the chain resume uses (newest leaf, parentUuid back, across compaction "
         "boundaries) and reports only tool_use blocks on it after the last compaction: an orphan left on a dead "
-        "branch by such a resume is history, not a fault. A transcript written in the last two minutes may "
-        "belong to a running session, and tools of its current turn are not judged. When the orphans end the "
+        "branch by such a resume is history, not a fault. A transcript whose newest line and last write are "
+        "recent (two minutes, or ten while a tool may run) may belong to a running session: tools of its "
+        "current turn are not judged, and the report says so. When the orphans end the "
         "chain, the repair appends a user line whose parentUuid is the chain's last line, holding a tool_result "
         "with is_error true for each unanswered id, which 2.1.197 was recorded accepting; orphans followed by "
         "more conversation are only reported."

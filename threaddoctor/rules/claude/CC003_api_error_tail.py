@@ -17,7 +17,9 @@ def last_message(src: ClaudeTranscript) -> Entry | None:
 
 def detect(src: ClaudeTranscript) -> Iterator[Finding]:
     last = last_message(src)
-    if last is None or last.api_error is None or src.maybe_live():
+    if last is None or last.api_error is None:
+        return
+    if src.left_unjudged(RULE.code, "request", src.session_id, last.uuid, last.line):
         return  # a live session may be about to retry or take the next prompt
     prompt_at = src.last_prompt_index()
     evidence = [line_evidence(last.line, f"isApiErrorMessage ({last.api_error})", last.timestamp)]
@@ -49,8 +51,9 @@ RULE = Rule(
         "in the transcript. The session is not stuck: on resume, Claude Code 2.1.197 leaves the error line out "
         "of the request and continues, so the finding says that the last piece of work was never done rather "
         "than that the session is broken. Only the end of the active chain is judged, after any system lines; "
-        "an API error earlier in the conversation was followed by more work. A transcript written in the last "
-        "two minutes may belong to a running session and is not judged."
+        "an API error earlier in the conversation was followed by more work. A transcript whose newest line "
+        "and last write are from the last two minutes may belong to a running session: it is not judged, and "
+        "the report says so."
     ),
     fix_safety=FixSafety.none,
     fix_reason="nothing is broken in the file; the prompt has to be sent again",

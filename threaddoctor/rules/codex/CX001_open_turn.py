@@ -17,8 +17,8 @@ def detect(src: CodexRollout) -> Iterator[Finding]:
     turn = src.open_turn()
     if turn is None:
         return  # every turn ended, or a legacy file without turn markers
-    if src.maybe_live():
-        return  # written moments ago: Codex may be working on it right now
+    if src.left_unjudged(RULE.code, "turn", src.thread_id, turn.turn_id, turn.line):
+        return  # Codex may be working on it right now
     pending = [c for c in src.calls.values() if c.turn == src.current and c.output_line is None]
     tail = f"; {len(pending)} tool call(s) in it have no output" if pending else ""
     yield RULE.finding(
@@ -61,8 +61,8 @@ RULE = Rule(
         "#15849, #33153). The rule replays the rollout with Codex's own turn-lifecycle rules, so a turn that a "
         "later task_started or a rollback finished is not reported, a late terminal record naming an earlier turn "
         "does not close the current one, and rollouts of older versions that never wrote turn markers are left "
-        "alone. A rollout written in the last two minutes may belong to a running Codex and is "
-        "not judged. The repair appends the record Codex itself writes when a turn is stopped: an event_msg "
+        "alone. A rollout a process holds open, or whose newest record and last write are both from the last "
+        "two minutes, may belong to a running Codex: its open turn is not judged, and the report says so. The repair appends the record Codex itself writes when a turn is stopped: an event_msg "
         "turn_aborted with reason interrupted for that turn (with the next ordinal in paginated files), after "
         "which resume treats the turn as ended."
     ),

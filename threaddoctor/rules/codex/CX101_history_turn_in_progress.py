@@ -12,15 +12,14 @@ from threaddoctor.sources.codex.state_db import CodexStateDb
 def detect(src: CodexStateDb) -> Iterator[Finding]:
     if "thread_turns" not in src.tables:
         return
-    live = src.maybe_live()
     for t in src.rows(
         "SELECT t.thread_id, t.turn_id, t.rollout_ordinal, t.started_at, "
         "(SELECT COUNT(*) FROM thread_turns later WHERE later.thread_id = t.thread_id "
         " AND later.rollout_ordinal > t.rollout_ordinal) AS later_turns "
         "FROM thread_turns t WHERE t.status = 'inProgress' ORDER BY t.thread_id, t.rollout_ordinal"
     ):
-        if live and not t["later_turns"]:
-            continue  # the newest turn of a database written moments ago may be running
+        if not t["later_turns"] and src.left_unjudged(RULE.code, "turn", t["thread_id"], t["turn_id"]):
+            continue  # the newest turn of a database Codex may be writing may be running
         why = (
             f"{t['later_turns']} later turn(s) of the thread exist"
             if t["later_turns"]
@@ -58,7 +57,7 @@ RULE = Rule(
         "killed keeps status inProgress there; resuming the thread starts a new turn but leaves the old row as "
         "it was, so the projection says the thread is still working (#40563, seen again with codex-cli "
         "0.169.0) while the app-server reports it idle. The rule reports inProgress turns that have later "
-        "turns, and any inProgress turn of a database nothing has written in the last two minutes."
+        "turns, and any inProgress turn of a database no process holds open and that shows no recent turn written in the last two minutes (a copy is judged in full)."
     ),
     fix_safety=FixSafety.none,
     fix_reason="the projection is Codex's to rebuild from the rollout; the rollout repair is what matters",

@@ -28,7 +28,6 @@ def detect(src: CodexStateDb) -> Iterator[Finding]:
     by_thread: dict[str, list[dict]] = {}
     for r in rows:
         by_thread.setdefault(r["thread_id"], []).append(r)
-    live = src.maybe_live()
     for thread_id, queue in by_thread.items():
         head, pending = queue[0], [r for r in queue if r["state"] == "pending"]
         if head["state"] == "failed" and pending:
@@ -40,7 +39,9 @@ def detect(src: CodexStateDb) -> Iterator[Finding]:
                 evidence=[_evidence(head, "failed head"), *(_evidence(r, "blocked") for r in pending[:3])],
             )
         for r in queue:
-            if r["state"] == "dispatching" and not live:
+            if r["state"] == "dispatching" and not src.left_unjudged(
+                RULE.code, "queued turn", thread_id, r["queued_turn_id"]
+            ):
                 yield RULE.finding(
                     src,
                     thread_id=thread_id,
@@ -61,7 +62,7 @@ RULE = Rule(
         "one row per thread may be dispatching, and a failed row at the head blocks every pending row behind "
         "it until someone removes it; a dispatching row abandoned by a dead process is only turned into "
         "failed when Codex recovers it at start. The rule reports failed heads with pending turns behind them, "
-        "and dispatching rows in a database nothing has written in the last two minutes."
+        "and dispatching rows in a database no running Codex may be writing (held open, or a recent row written in the last two minutes)."
     ),
     fix_safety=FixSafety.none,
     fix_reason="removing a queued turn discards what the user asked for; a person decides",

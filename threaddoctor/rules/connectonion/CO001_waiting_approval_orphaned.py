@@ -15,16 +15,21 @@ from threaddoctor.sources.connectonion.sessions import (
     Session,
     duration,
     iso,
+    young_approval,
 )
 
 
 def detect(src: ConnectOnionSessions) -> Iterator[Finding]:
     for s in src.sessions.values():
         idle = src.idle_seconds(s)
-        if s.latest.status != "waiting_approval" or idle is None or idle < APPROVAL_ORPHANED_AFTER:
-            continue  # another status, or written recently enough that someone may still answer it
+        if s.latest.status != "waiting_approval" or idle is None:
+            continue
         rec = s.latest
         tool_id, name = rec.pending_tool or ("", "a tool")
+        if idle < APPROVAL_ORPHANED_AFTER and src.left_unjudged(
+            RULE.code, "approval", s.session_id, tool_id or None, rec.line, young=young_approval(idle)
+        ):
+            continue  # written recently enough that someone may still answer it
         yield RULE.finding(
             src,
             severity=Severity.error if idle >= HOST_FORGETS_AFTER else Severity.warning,

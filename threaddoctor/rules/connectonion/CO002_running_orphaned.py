@@ -14,9 +14,13 @@ from threaddoctor.sources.connectonion.sessions import HOST_FORGETS_AFTER, Conne
 def detect(src: ConnectOnionSessions) -> Iterator[Finding]:
     for s in src.sessions.values():
         idle = src.idle_seconds(s)
-        if s.latest.status != "running" or idle is None or idle < HOST_FORGETS_AFTER:
-            continue  # nothing is written mid-turn: a younger running record may be a long turn
+        if s.latest.status != "running" or idle is None:
+            continue
         rec = s.latest
+        if idle < HOST_FORGETS_AFTER and src.left_unjudged(
+            RULE.code, "turn", s.session_id, line=rec.line, young=f"running for {duration(idle)}, as a long turn may"
+        ):
+            continue  # nothing is written mid-turn: a younger running record may be a long turn
         yield RULE.finding(
             src,
             thread_id=s.session_id,

@@ -14,14 +14,17 @@ from threaddoctor.sources.connectonion.sessions import (
     OpenCall,
     Session,
     iso,
+    young_approval,
 )
 
 
 def detect(src: ConnectOnionSessions) -> Iterator[Finding]:
     for s in src.sessions.values():
-        if s.latest.status not in UNFINISHED or _may_be_answered(src, s):
+        if s.latest.status not in UNFINISHED:
             continue
         for call in s.latest.open_calls:
+            if _may_be_answered(src, s, call):
+                continue
             yield RULE.finding(
                 src,
                 severity=Severity.error if call.in_messages else Severity.warning,
@@ -36,10 +39,16 @@ def detect(src: ConnectOnionSessions) -> Iterator[Finding]:
             )
 
 
-def _may_be_answered(src: ConnectOnionSessions, s: Session) -> bool:
-    """A recent approval checkpoint may still get its answer (CO001's judgement)."""
+def _may_be_answered(src: ConnectOnionSessions, s: Session, call: OpenCall) -> bool:
+    """A recent approval checkpoint may still get its answer (CO001's judgement): left unjudged."""
     idle = src.idle_seconds(s)
-    return s.latest.status == "waiting_approval" and (idle is None or idle < APPROVAL_ORPHANED_AFTER)
+    if s.latest.status != "waiting_approval":
+        return False
+    if idle is None:
+        return True  # no time to judge by
+    return idle < APPROVAL_ORPHANED_AFTER and src.left_unjudged(
+        RULE.code, "call", s.session_id, call.tool_id, s.latest.line, young=young_approval(idle)
+    )
 
 
 def _where(call: OpenCall) -> str:

@@ -21,6 +21,7 @@ from threaddoctor.sources.codex.lifecycle import Turn, TurnLifecycle
 from threaddoctor.sources.files.base import LogSource
 from threaddoctor.sources.files.chunks import LineFormat, decoded_chunks, gc_paused
 from threaddoctor.sources.files.lines import LineReader
+from threaddoctor.sources.files.liveness import parse_time
 
 _CALLS = {"function_call", "custom_tool_call", "local_shell_call", "tool_search_call"}
 # Which calls an output answers (codex-rs/core/src/context_manager/normalize.rs): pairs go by call_id.
@@ -194,6 +195,26 @@ class CodexRollout(LogSource):
             turn = None if call.turn is None else self.turns[call.turn]
             if turn is None or not turn.rolled_back:
                 yield call, turn
+
+    def newest_record_at(self) -> float | None:
+        """The last record's own timestamp, read with the rest (compressed files too)."""
+        return parse_time(self.last_timestamp)
+
+    def completed_after(self, line: int) -> Turn | None:
+        """The first turn of the thread begun after `line` that completed on its own task_complete
+        (not one a later task_started or a rollback finished): the thread went on past that line,
+        as a resumed thread does, and what was left open there is history."""
+        return next(
+            (
+                t
+                for t in self.thread_turns()
+                if t.line > line
+                and t.state == "completed"
+                and t.end_line is not None
+                and not t.end_detail.startswith("finished by")
+            ),
+            None,
+        )
 
     def open_turn(self) -> Turn | None:
         """The explicit turn resume would show as "Working": current, and in progress."""

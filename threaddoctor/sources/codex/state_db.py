@@ -9,17 +9,18 @@ states; the queued-turn rule applies only where `thread_queued_turns` exists.
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from threaddoctor.findings import Finding, Location
-from threaddoctor.sources.files.liveness import LIVE_WINDOW_SECONDS, seconds_since_written
+from threaddoctor.sources.files.liveness import Liveable, first_holder
 from threaddoctor.sources.t3code.reader import Snapshot, open_readonly
 
 
 @dataclass
-class CodexStateDb:
+class CodexStateDb(Liveable):
     path: Path
     snapshot: Snapshot
     tables: set[str]
@@ -59,10 +60,25 @@ class CodexStateDb:
         found = self.rows(sql + " LIMIT 1", args)
         return found[0] if found else None
 
-    def maybe_live(self) -> bool:
-        """Written moments ago (the database or its WAL): Codex may be running now."""
-        age = seconds_since_written(self.path, Path(f"{self.path}-wal"))
-        return age is not None and age < LIVE_WINDOW_SECONDS
+    def written_files(self) -> list[Path]:
+        return [self.path, Path(f"{self.path}-wal")]
+
+    def open_files(self) -> list[Path]:
+        return self.written_files()
+
+    def newest_record_at(self) -> float | None:
+        """The newest time a turn or queued turn row carries (epoch seconds; the queue's are in ms)."""
+        found: list[float] = []
+        for table, columns, scale in (
+            ("thread_turns", "MAX(started_at), MAX(completed_at)", 1),
+            ("thread_queued_turns", "MAX(created_at_ms), MAX(updated_at_ms)", 1000),
+        ):
+            if table in self.tables:
+                try:
+                    found += [n / scale for n in _numbers(self.row(f"SELECT {columns} FROM {table}"))]
+                except sqlite3.Error:
+                    continue  # a schema without these columns: no time to go by
+        return max(found, default=None)
 
     def locate(self, finding: Finding) -> Location:
         parts = ["thread", finding.thread_id] if finding.thread_id else []
@@ -73,7 +89,15 @@ class CodexStateDb:
         return Location(path=self.label, line=None, logical="/".join(parts) or "database")
 
 
+def _numbers(row: dict[str, Any] | None) -> list[float]:
+    return [float(v) for v in (row or {}).values() if isinstance(v, int | float)]
+
+
 def open_state_db(path: Path) -> CodexStateDb:
-    snapshot = open_readonly(Path(path))
+    path = Path(path)
+    holder = first_holder([path, Path(f"{path}-wal")])  # asked before our own connection holds it too
+    snapshot = open_readonly(path)
     tables = {r[0] for r in snapshot.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    return CodexStateDb(path=Path(path), snapshot=snapshot, tables=tables)
+    db = CodexStateDb(path=path, snapshot=snapshot, tables=tables)
+    db.__dict__["_holder"] = holder
+    return db

@@ -7,12 +7,14 @@ wins"). One streaming pass keeps, per session, only the newest record reduced to
 (status, timestamps, revision, pending tool, calls without a result) plus its status history; the
 bodies of older records are dropped as soon as a newer one is read.
 
-Time: the records carry the host's epoch timestamps. They are compared only with each other, and
-anchored to now by the file's mtime (the host appends whenever any of its sessions changes): a
-session's idle time is how long it had been idle at the file's newest record plus how long the file
-has been quiet since. A copy that resets the mtime can only make a session look younger (a missed
-finding, never a false alarm on a live host), there is no clock skew between host and scanner, and a
-test can age a recorded file with os.utime.
+Time: the records carry the host's epoch timestamps. They are compared with each other, and anchored
+to now by the file's mtime (the host appends whenever any of its sessions changes): a session's idle
+time is how long it had been idle at the file's newest record plus how long the file has been quiet
+since, with no clock skew between host and scanner, and a test can age a file with os.utime. A file
+written well after its newest record is a copy (an attachment, a CI artifact), whose mtime says
+nothing: its sessions are aged by this machine's clock, so a fresh copy of an old file is judged as
+the original. Sessions too young to judge (an approval that may still come, a turn that may still
+run) are left unjudged, and the report says so.
 """
 
 from __future__ import annotations
@@ -36,6 +38,9 @@ APPROVAL_ORPHANED_AFTER = 10 * 60
 # after 1 h idle (session/active.py): past this even a live host no longer routes a reconnect to it.
 # Nothing is written mid-turn, so a `running` record younger than this may be a long turn.
 HOST_FORGETS_AFTER = 60 * 60
+# The host writes its record and the file at one moment: a file written this long after its newest
+# record was copied (or touched) since, and its mtime is not the host's.
+COPIED_AFTER = 120
 UNFINISHED = ("interrupted", "failed", "waiting_approval")  # no live turn will close their calls
 
 
@@ -89,6 +94,7 @@ class ConnectOnionSessions(LogSource):
     records: int = 0
     newest_at: float | None = None  # the newest host timestamp in the file
     quiet_seconds: float = 0.0  # since the file was last written (its mtime), at open time
+    copy_clock: float | None = None  # now on this machine, when the mtime is a copy's (see above)
 
     kinds = ("connectonion-sessions", "jsonl")
     thread_word = "session"
@@ -107,8 +113,14 @@ class ConnectOnionSessions(LogSource):
         return s.latest.title if s else None
 
     def host_now(self) -> float | None:
-        """Now on the host's clock, as the file tells it."""
-        return None if self.newest_at is None else self.newest_at + self.quiet_seconds
+        """Now on the host's clock, as the file tells it (this machine's clock for a copy)."""
+        if self.newest_at is None:
+            return None
+        anchored = self.newest_at + self.quiet_seconds
+        return anchored if self.copy_clock is None else max(anchored, self.copy_clock)
+
+    def newest_record_at(self) -> float | None:
+        return self.newest_at
 
     def idle_seconds(self, s: Session) -> float | None:
         """How long the session's newest record has stood with nothing newer."""
@@ -129,6 +141,9 @@ class ConnectOnionSessions(LogSource):
             self.records += 1
             self._keep(sid, _summarise(lineno, record))
         self.quiet_seconds = _quiet_seconds(self.path)
+        now = time.time()
+        if self.newest_at is not None and now - self.quiet_seconds - self.newest_at > COPIED_AFTER:
+            self.copy_clock = now
         return self
 
     def _keep(self, sid: str, rec: SessionRecord) -> None:
@@ -239,6 +254,10 @@ def iso(ts: float | None) -> str | None:
         return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
     except (OverflowError, OSError, ValueError):
         return None
+
+
+def young_approval(idle: float) -> str:
+    return f"waiting {duration(idle)} for an approval that may still come"
 
 
 def duration(seconds: float) -> str:

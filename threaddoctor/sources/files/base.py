@@ -6,10 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from threaddoctor.findings import Finding, Location
-from threaddoctor.sources.files.liveness import LIVE_WINDOW_SECONDS, held_open, seconds_since_written
+from threaddoctor.sources.files.liveness import Liveable
 
 
-class LogSource:
+class LogSource(Liveable):
     path: Path
     records: int
     # The words of the logical location: thread/<id>/turn/<id>/<subject word>/<subject>.
@@ -31,18 +31,6 @@ class LogSource:
 
     def close(self) -> None:
         return None
-
-    def maybe_live(self) -> bool:
-        """The agent may still be writing this file: written moments ago, or held open by a process."""
-        age = seconds_since_written(*self.written_files())
-        return (age is not None and age < self.live_window()) or held_open(self.path)
-
-    def written_files(self) -> list[Path]:
-        """The files whose writes show the agent at work on this log."""
-        return [self.path]
-
-    def live_window(self) -> float:
-        return LIVE_WINDOW_SECONDS
 
     def locate(self, finding: Finding) -> Location:
         line = next((e.key.get("line") for e in finding.evidence if e.key and "line" in e.key), None)
