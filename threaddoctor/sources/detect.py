@@ -7,6 +7,7 @@ from pathlib import Path
 
 from threaddoctor.errors import InputError
 from threaddoctor.sources.files.lines import first_record
+from threaddoctor.sources.files.streams import stream_stop
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 
@@ -53,6 +54,8 @@ def kind_of(path: Path) -> str:
     if head.startswith(SQLITE_MAGIC):
         return _kind_of_database(path)
     record = first_record(path)
+    if record is None and (stop := stream_stop(path)) is not None:
+        raise InputError(f"{path}: {stop.what}, no whole record before line {stop.line} ({stop.detail})")
     if record is None:
         raise InputError(f"{path}: not a SQLite database and no JSON record in its first lines")
     if record.get("type") == "threaddoctor-export":

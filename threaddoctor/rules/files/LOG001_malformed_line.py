@@ -10,12 +10,13 @@ from threaddoctor.rules.files.common import line_evidence
 
 
 def detect(src) -> Iterator[Finding]:
-    for p in src.reader.problems:
+    for p in src.reader.all_problems():
+        tail = "; nothing after it could be read" if p.stops else "; the line is skipped"
         yield RULE.finding(
             src,
             severity=Severity.warning if p.what == "byte order mark" else Severity.error,
-            subject=f"line-{p.line}",
-            message=f"line {p.line}: {p.what}" + (f" ({p.detail})" if p.detail else "") + "; the line is skipped",
+            subject=f"{'stream' if p.stops else 'line'}-{p.line}",
+            message=f"line {p.line}: {p.what}" + (f" ({p.detail})" if p.detail else "") + tail,
             evidence=[line_evidence(p.line, p.what)],
         )
 
@@ -33,7 +34,9 @@ RULE = Rule(
         "or a byte order mark that breaks the reader (Codex #28139). Depending on the agent, one such line makes "
         "the whole thread unreadable or silently truncates what it resumes from. threaddoctor reports each "
         "damaged line with its number and reads the rest of the file around it; a line nested deeper than "
-        "Python's JSON parser goes (about 990 levels) is reported too, as unread."
+        "Python's JSON parser goes (about 990 levels) is reported too, as unread. A compressed log (.gz, .zst) "
+        "that is truncated, corrupt or needs another dictionary is read up to the damage, and the line and byte "
+        "where reading stopped are reported; one of which nothing at all can be read is refused as bad input."
     ),
     fix_safety=FixSafety.none,
     fix_reason="a damaged line is evidence; removing it is a decision for a person",

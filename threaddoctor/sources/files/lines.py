@@ -4,14 +4,13 @@ Agent logs are append-only files written by processes that can die mid-write: a 
 partial record, often followed by a full copy: Codex #24425), NUL padding from an interrupted
 append (Claude Code #49876, Codex #24369), invalid UTF-8 (Codex #36802), a BOM (Codex #28139).
 Those lines are reported, with their line numbers, and skipped; the rest of the file is read.
-Compressed files (`.gz`, `.zst`) are streamed, never loaded whole.
+Compressed files (`.gz`, `.zst`) are streamed, never loaded whole, and read up to any damage in
+the compressed data (streams.py), which is reported like a damaged line.
 """
 
 from __future__ import annotations
 
 import bisect
-import gzip
-import io
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -19,6 +18,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from threaddoctor.errors import InputError
+from threaddoctor.sources.files.streams import gzip_stream, stream_stop, zstd_stream
 
 GZIP_MAGIC = b"\x1f\x8b"
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
@@ -30,6 +30,7 @@ class LineProblem:
     line: int
     what: str  # "torn line", "NUL bytes", "invalid UTF-8", "byte order mark", "not a JSON object"
     detail: str = ""
+    stops: bool = False  # reading stopped here (a damaged compressed stream): nothing after it was read
 
 
 @dataclass
@@ -40,6 +41,13 @@ class LineReader:
     problems: list[LineProblem] = field(default_factory=list)
     lines: int = 0
     marks: list[tuple[int, int]] = field(default_factory=list)  # (line number, byte offset), ascending
+
+    def all_problems(self) -> list[LineProblem]:
+        """The damaged lines, and where a damaged compressed stream stopped the reading, if it did."""
+        stop = stream_stop(self.path)
+        if stop is None:
+            return self.problems
+        return [*self.problems, LineProblem(stop.line, stop.what, stop.detail, stops=True)]
 
     def mark(self, lineno: int, offset: int) -> None:
         """Note where a line starts, so `record` can seek near any line instead of reading up to it."""
@@ -140,12 +148,9 @@ def open_log(path: Path) -> IO[bytes]:
     except IsADirectoryError:
         raise InputError(f"{path}: is a directory") from None
     if head.startswith(GZIP_MAGIC):
-        return gzip.open(path, "rb")  # type: ignore[return-value]
+        return gzip_stream(path)  # read up to any damage: see streams.py
     if head.startswith(ZSTD_MAGIC):
-        import zstandard  # only rollouts Codex compressed need it
-
-        raw = path.open("rb")
-        return io.BufferedReader(zstandard.ZstdDecompressor().stream_reader(raw, closefd=True))  # type: ignore[arg-type]
+        return zstd_stream(path)
     return path.open("rb")
 
 
