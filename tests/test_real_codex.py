@@ -23,7 +23,7 @@ EXPECTED = {
     "retries_exhausted": {"CX002"},  # task_complete carrying the error
     "killed_during_stream": {"CX001"},
     "slow_tool_killed": {"CX001", "CX003"},
-    "resume_after_kill": {"CX003"},  # the resumed turn finished the killed one; its call has no output
+    "resume_after_kill": {"CX003"},  # the resumed turn finished the killed one; its call is history (info)
 }
 
 
@@ -39,6 +39,23 @@ def test_recorded_rollouts(scenario: str, tmp_path: Path) -> None:
     assert {f.rule for f in result.findings} == EXPECTED[scenario]
     for f in result.findings:
         assert f.thread_id and f.location.line and f.location.line > 1
+
+
+def test_a_resumed_rollout_passes_check(tmp_path: Path) -> None:
+    """Killed during `sleep 30`, then resumed: Codex appended a turn that completed, so the old
+    call without output is history, reported as information, and `check` passes."""
+    from typer.testing import CliRunner
+
+    from threaddoctor.cli import app
+
+    rollout = _rollout("resume_after_kill", tmp_path)
+    (finding,) = scan(rollout).findings
+    assert (finding.rule, finding.severity.value, finding.subject) == ("CX003", "info", "call_mock_1")
+    assert "the turn at line 13 completed, so this is history" in finding.message
+    result = CliRunner().invoke(app, ["check", str(rollout)])
+    assert result.exit_code == 0 and "CX003" in result.output
+    killed = CliRunner().invoke(app, ["check", str(_rollout("slow_tool_killed", tmp_path))])
+    assert killed.exit_code == 1  # the current turn's orphan call still fails it
 
 
 def test_every_scenario_is_covered() -> None:

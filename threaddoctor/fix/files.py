@@ -6,8 +6,8 @@ swapped in with an atomic rename. The original is kept as the backup, and the jo
 files' sizes and hashes so `undo` can put the original back while nobody has written to the file
 since. Backups and journals live in threaddoctor's state directory ($THREADDOCTOR_HOME, default
 $XDG_STATE_HOME/threaddoctor or ~/.local/state/threaddoctor), never beside the logs, where an agent
-listing its own files could trip on them. A file written in the last two minutes may belong to a
-running agent and is not touched.
+listing its own files could trip on them. A file that may belong to a running agent (held open, or
+its newest record and last write both recent: sources/files/liveness.py) is not touched.
 """
 
 from __future__ import annotations
@@ -88,11 +88,12 @@ def _scan(path: Path, kind: str, rules) -> list[Finding]:
     return _scan_live(path, kind, rules)[0]
 
 
-def _scan_live(path: Path, kind: str, rules) -> tuple[list[Finding], bool]:
-    """The findings, and whether the agent may still be writing the log (see liveness.py)."""
+def _scan_live(path: Path, kind: str, rules) -> tuple[list[Finding], str | None]:
+    """The findings, and why the agent may still be writing the log, if it may (see liveness.py)."""
     src = opener(kind)(path)
     try:
-        return run_rules(src, rules).findings, src.maybe_live()
+        findings = run_rules(src, rules).findings
+        return findings, src.liveness().reason() if src.maybe_live() else None
     finally:
         src.close()
 
@@ -144,10 +145,7 @@ def repair_file(
             "agent reads the plain file first when both exist) and repair that"
         )
     if live:
-        raise FileRefused(
-            f"{path}: written moments ago, held open, or ending on a tool call that may still run; the agent "
-            "may still be using it. Stop it (or wait) and run this again"
-        )
+        raise FileRefused(f"{path}: {live}; the agent may still be using it. Stop it (or wait) and run this again")
     tmp = path.parent / f".{path.name}.threaddoctor-tmp"  # same file system: the rename is atomic
     try:
         _write_repaired(path, tmp, report.appended)
