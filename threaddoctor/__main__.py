@@ -1,3 +1,3 @@
-from threaddoctor.cli import main
+from threaddoctor.entry import main
 
 main()

@@ -1,4 +1,9 @@
-"""The command line: parse options, call the library, render. Nothing else lives here."""
+"""The command line: parse options, call the library, render. Nothing else lives here.
+
+Start-up time is part of every command: this module imports only what building the command line
+needs, and each command imports what it uses (a scan of a Codex log never loads T3 Code's event
+contract or the repair machinery; `--help` and `rules` load no reader at all).
+"""
 
 from __future__ import annotations
 
@@ -6,31 +11,24 @@ import os
 import sys
 import time
 from enum import IntEnum, StrEnum
-from importlib import resources
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any, get_args
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
+from typer.core import TyperArgument, TyperGroup, TyperOption
 
-from threaddoctor import baseline, config
-from threaddoctor.engine import scan as run_scan
 from threaddoctor.errors import InputError, ThreadDoctorError, UsageError
-from threaddoctor.findings import Severity
-from threaddoctor.fix import run as fix_run
-from threaddoctor.fix.files import FileFixReport, repair_file, undo_file
-from threaddoctor.fix.plan import Selection
-from threaddoctor.report import fix_text, json_report, outputs, text
-from threaddoctor.rules import all_rules, get_rule
-from threaddoctor.rules.base import Rule
-from threaddoctor.rules.selection import select_rules, split_patterns
-from threaddoctor.sources.detect import kind_of
-from threaddoctor.sources.files.liveness import LiveCheck
-from threaddoctor.sources.locations import discover, places
-from threaddoctor.sources.t3code import export as t3_export
-from threaddoctor.sources.t3code.locate import candidate_paths, default_database
-from threaddoctor.sources.t3code.v2 import home as t3_home
+from threaddoctor.severity import Severity
+from threaddoctor.version import version_line
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from threaddoctor import config
+    from threaddoctor.fix.files import FileFixReport
+    from threaddoctor.rules.base import Rule
+    from threaddoctor.sources.files.liveness import LiveCheck
 
 
 class Exit(IntEnum):
@@ -52,28 +50,96 @@ class OutputFormat(StrEnum):
     junit = "junit"
 
 
+def _plain_types(command: typer.core.TyperCommand | TyperGroup, ctx: typer.Context) -> None:
+    """Typer prints beside every option the Python type it parses: `<bool>` for a flag (`--help
+    <bool>`), as if it took a value, and `<list[str]>` for a repeatable option. A flag's type is left
+    blank and a list shows the type of one item, unless the option names its own metavar."""
+    for param in command.get_params(ctx):
+        if isinstance(param, TyperOption) and param.metavar is None:
+            if param.is_flag:
+                param.metavar = ""
+            elif param.type_descriptor.is_list:
+                param.metavar = _item_type(param)
+        elif isinstance(param, TyperArgument) and param.type_descriptor.is_list:
+            label = _item_type(param)
+            # An argument's metavar would rename it in the usage line: only its displayed type changes.
+            param.display_type_rich = lambda ctx, label=label: label  # type: ignore[method-assign]
+
+
+def _item_type(param: TyperOption | TyperArgument) -> str:
+    (item,) = get_args(param.type_descriptor.annotation)
+    return "<path>" if isinstance(item, type) and issubclass(item, Path) else f"<{getattr(item, '__name__', item)}>"
+
+
+class _Group(TyperGroup):
+    """Typer's group, showing its own options and its commands' in plain types (`_plain_types`)."""
+
+    def get_command(self, ctx: typer.Context, cmd_name: str) -> Any:
+        command = super().get_command(ctx, cmd_name)
+        if command is not None:
+            _plain_types(command, ctx)
+        return command
+
+    def format_help(self, ctx: typer.Context, formatter: Any) -> None:
+        _plain_types(self, ctx)
+        super().format_help(ctx, formatter)
+
+
 app = typer.Typer(
+    cls=_Group,
     help="Find and repair stuck AI coding-agent threads. Exit status: 0 clean, 1 findings, 2 error.",
     no_args_is_help=True,
-    add_completion=False,
     pretty_exceptions_enable=False,
 )
 
 
-def _console(stderr: bool = False) -> Console:
-    # Logs and pipes are read by tools and wide viewers: do not hard-wrap them at 80 columns.
-    stream = sys.stderr if stderr else sys.stdout
-    wide = None if stream.isatty() or os.environ.get("COLUMNS") else 200
-    return Console(stderr=stderr, highlight=False, width=wide)
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(version_line())
+        raise typer.Exit()
 
 
-out = _console()
-err = _console(stderr=True)
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", "-V", help="Print the version and exit", is_eager=True, callback=_print_version),
+    ] = False,
+) -> None:
+    """Find and repair stuck AI coding-agent threads. Exit status: 0 clean, 1 findings, 2 error."""
+
+
+class _LazyConsole:
+    """A rich Console made when first used: `--help`, `--version` and JSON output never import it."""
+
+    def __init__(self, stderr: bool = False) -> None:
+        self.stderr = stderr
+        self._console: Console | None = None
+
+    @property
+    def console(self) -> Console:
+        if self._console is None:
+            from rich.console import Console
+
+            # Logs and pipes are read by tools and wide viewers: do not hard-wrap them at 80 columns.
+            stream = sys.stderr if self.stderr else sys.stdout
+            wide = None if stream.isatty() or os.environ.get("COLUMNS") else 200
+            self._console = Console(stderr=self.stderr, highlight=False, width=wide)
+        return self._console
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.console, name)
+
+
+out = _LazyConsole()
+err = _LazyConsole(stderr=True)
 
 EXAMPLE = "t3code-issue-313.sqlite"
 
 
 def example_path() -> Path:
+    from importlib import resources
+
     return Path(str(resources.files("threaddoctor") / "examples" / EXAMPLE))
 
 
@@ -85,21 +151,24 @@ def fail(message: str) -> typer.Exit:
 class LazyProgress:
     """A progress bar on a terminal only, and only once the work has taken more than a moment."""
 
-    def __init__(self, console: Console, delay: float = 0.4) -> None:
+    def __init__(self, console: _LazyConsole, delay: float = 0.4) -> None:
         self.console, self.delay, self.start = console, delay, time.monotonic()
         self.bar: Progress | None = None
         self.task = None
 
     def __call__(self, label: str, done: int, total: int) -> None:
-        if not self.console.is_terminal or time.monotonic() - self.start < self.delay:
+        # The clock first: asking whether stderr is a terminal makes the console (imports rich).
+        if time.monotonic() - self.start < self.delay or not self.console.is_terminal:
             return
         if self.bar is None:
+            from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
+
             self.bar = Progress(
                 TextColumn("{task.description}"),
                 BarColumn(),
                 TaskProgressColumn(),
                 TimeRemainingColumn(),
-                console=self.console,
+                console=self.console.console,
                 transient=True,
             )
             self.bar.start()
@@ -116,6 +185,8 @@ def _resolve_path(path: Path | None, example: bool) -> Path:
         return example_path()
     if path is not None:
         return path
+    from threaddoctor.sources.t3code.locate import candidate_paths, default_database
+
     found = default_database()
     if found is None:
         looked = ", ".join(str(p) for p in candidate_paths())
@@ -131,9 +202,12 @@ def scan(
         typer.Argument(help="Databases (state.sqlite) or exported logs (.jsonl, .jsonl.gz); default: T3 Code's own"),
     ] = None,
     select: Annotated[
-        list[str] | None, typer.Option("--select", "-s", help="Only these rules: codes, prefixes or names")
+        list[str] | None,
+        typer.Option("--select", "-s", help="Only these rules: codes, prefixes or names", metavar="<rule>"),
     ] = None,
-    ignore: Annotated[list[str] | None, typer.Option("--ignore", "-i", help="Skip these rules")] = None,
+    ignore: Annotated[
+        list[str] | None, typer.Option("--ignore", "-i", help="Skip these rules", metavar="<rule>")
+    ] = None,
     deep: Annotated[
         bool, typer.Option("--deep", help="Decode every event in the log, not just what the app reads next")
     ] = False,
@@ -167,6 +241,10 @@ def scan(
     """Scan T3 Code databases (read-only) or exported logs and report stuck threads. A log an agent may
     still be writing (held open, or its newest record and last write both recent) has its current turn
     left unjudged, and the report says so."""
+    from threaddoctor import baseline, config
+    from threaddoctor.report import outputs
+    from threaddoctor.sources.files.liveness import LiveCheck
+
     live_check = LiveCheck.off if settled else LiveCheck.held_open if ctx.info_name == "check" else LiveCheck.recent
     progress = LazyProgress(err)
     try:
@@ -199,7 +277,7 @@ def scan(
     if chosen == "text":
         outputs.render_text(results, out)
     else:
-        out.file.write(outputs.render(chosen, results, rules))
+        sys.stdout.write(outputs.render(chosen, results, rules))  # not out.file: that makes a console
     # Information (a reconnect that recovered, say) is reported but never fails a build.
     found = any(f.severity is not Severity.info for r in results for f in r.findings)
     raise typer.Exit(
@@ -219,9 +297,15 @@ def _scan_one(
     rules: list[Rule] | None,
     deep: bool = False,
     progress: LazyProgress | None = None,
-    live_check: LiveCheck = LiveCheck.recent,
+    live_check: LiveCheck | None = None,
 ):
-    """Scan a file, or the database a T3 home uses, with the notes about the file left behind."""
+    """Scan a file, or the database a T3 home uses, with the notes about the file left behind.
+    `live_check` None: the engine's default (`recent`)."""
+    from threaddoctor.engine import scan as run_scan
+    from threaddoctor.sources.files.liveness import LiveCheck
+    from threaddoctor.sources.t3code.v2 import home as t3_home
+
+    live_check = live_check or LiveCheck.recent
     path, notes = t3_home.resolve(target)
     result = run_scan(path, rules=rules, deep=deep, progress=progress, live_check=live_check)
     result.notes[:0] = notes
@@ -231,6 +315,9 @@ def _scan_one(
 def _chosen_rules(select: list[str] | None, ignore: list[str] | None) -> list[Rule] | None:
     """The rules --select/--ignore chose; None without them: each scan then loads only the rules
     for its source's kind."""
+    from threaddoctor.rules import all_rules
+    from threaddoctor.rules.selection import select_rules
+
     return select_rules(all_rules(), select, ignore) if select or ignore else None
 
 
@@ -239,6 +326,8 @@ def _targets(paths: list[Path] | None, example: bool, announce: bool) -> list[Pa
         return paths
     if example:
         return [example_path()]
+    from threaddoctor.sources.locations import discover, places
+
     found = discover()
     if not found:
         raise InputError(f"no agent state found (looked in {', '.join(places())}); pass a path")
@@ -252,6 +341,8 @@ def _targets(paths: list[Path] | None, example: bool, announce: bool) -> list[Pa
 
 def _severities(cfg: config.Config) -> dict[str, str]:
     """Config severity overrides keyed by rule code; unknown rules are an error."""
+    from threaddoctor.rules import get_rule
+
     return {get_rule(key).code: value for key, value in cfg.severity.items()}
 
 
@@ -259,12 +350,17 @@ def _severities(cfg: config.Config) -> dict[str, str]:
 def export_command(
     path: Annotated[Path | None, typer.Argument(help="state.sqlite to export (default: T3 Code's own)")] = None,
     output: Annotated[Path, typer.Option("--output", "-o", help="The .jsonl (or .jsonl.gz) file to write")] = ...,
-    thread: Annotated[list[str] | None, typer.Option("--thread", "-t", help="Export only these threads")] = None,
+    thread: Annotated[
+        list[str] | None, typer.Option("--thread", "-t", help="Export only these threads", metavar="<thread>")
+    ] = None,
     redact: Annotated[
         bool, typer.Option("--redact", help="Replace message text, tool output, paths and titles with placeholders")
     ] = False,
 ) -> None:
     """Export a database as portable JSONL: every event, and the projection rows the rules read."""
+    from threaddoctor.rules.selection import split_patterns
+    from threaddoctor.sources.t3code import export as t3_export
+
     try:
         summary = t3_export.export(_resolve_path(path, example=False), output, split_patterns(thread) or None, redact)
     except ThreadDoctorError as e:
@@ -284,10 +380,16 @@ def export_command(
 def baseline_command(
     paths: Annotated[list[Path] | None, typer.Argument(help="Databases or exported logs")] = None,
     output: Annotated[Path, typer.Option("--output", "-o", help="The baseline file to write")] = ...,
-    select: Annotated[list[str] | None, typer.Option("--select", "-s")] = None,
-    ignore: Annotated[list[str] | None, typer.Option("--ignore", "-i")] = None,
+    select: Annotated[
+        list[str] | None, typer.Option("--select", "-s", help="Only these rules", metavar="<rule>")
+    ] = None,
+    ignore: Annotated[
+        list[str] | None, typer.Option("--ignore", "-i", help="Skip these rules", metavar="<rule>")
+    ] = None,
 ) -> None:
     """Write a baseline of the current findings: `scan --baseline FILE` then reports only new ones."""
+    from threaddoctor import baseline, config
+
     try:
         cfg = config.load()
         rules = _chosen_rules(select or cfg.select, ignore or cfg.ignore)
@@ -305,13 +407,26 @@ def baseline_command(
 def fix_command(
     path: Annotated[Path | None, typer.Argument(help="state.sqlite to repair (default: T3 Code's own)")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show exactly what would change; write nothing")] = False,
-    select: Annotated[list[str] | None, typer.Option("--select", "-s", help="Only repair these rules")] = None,
-    ignore: Annotated[list[str] | None, typer.Option("--ignore", "-i", help="Do not repair these rules")] = None,
-    thread: Annotated[list[str] | None, typer.Option("--thread", "-t", help="Only repair these threads")] = None,
+    select: Annotated[
+        list[str] | None, typer.Option("--select", "-s", help="Only repair these rules", metavar="<rule>")
+    ] = None,
+    ignore: Annotated[
+        list[str] | None, typer.Option("--ignore", "-i", help="Do not repair these rules", metavar="<rule>")
+    ] = None,
+    thread: Annotated[
+        list[str] | None, typer.Option("--thread", "-t", help="Only repair these threads", metavar="<thread>")
+    ] = None,
     unsafe_fixes: Annotated[bool, typer.Option("--unsafe-fixes", help="Also apply repairs classed unsafe")] = False,
     fmt: Annotated[Format, typer.Option("--format", "-f", help="Output format")] = Format.text,
 ) -> None:
     """Repair what scan finds: dry run, or one verified transaction with a backup and an undo."""
+    from threaddoctor.fix import run as fix_run
+    from threaddoctor.fix.files import repair_file
+    from threaddoctor.fix.plan import Selection
+    from threaddoctor.report import fix_text, json_report
+    from threaddoctor.rules.selection import split_patterns
+    from threaddoctor.sources.detect import kind_of
+
     selection = Selection(unsafe=unsafe_fixes, threads=split_patterns(thread))
     try:
         target = _resolve_path(path, example=False)
@@ -345,6 +460,8 @@ def fix_command(
 
 
 def _render_file_fix(report: FileFixReport, fmt: Format) -> None:
+    from threaddoctor.report import fix_text, json_report
+
     if fmt is Format.json:
         out.print(json_report.dumps(report.model_dump(mode="json")), markup=False, soft_wrap=True)
     else:
@@ -355,10 +472,15 @@ def _render_file_fix(report: FileFixReport, fmt: Format) -> None:
 def undo_command(
     path: Annotated[Path | None, typer.Argument(help="the repaired state.sqlite (default: T3 Code's own)")] = None,
     repair: Annotated[
-        str | None, typer.Option("--repair", "-r", help="Repair id to revert (default: the last)")
+        str | None, typer.Option("--repair", "-r", help="Repair id to revert (default: the last)", metavar="<id>")
     ] = None,
 ) -> None:
     """Revert the last repair, or a named one, while the app has not yet run on the database."""
+    from threaddoctor.fix import run as fix_run
+    from threaddoctor.fix.files import undo_file
+    from threaddoctor.report import fix_text
+    from threaddoctor.sources.detect import kind_of
+
     try:
         target = _resolve_path(path, example=False)
         if kind_of(target) not in ("t3code-db", "t3code-export"):
@@ -377,8 +499,11 @@ def undo_command(
 
 
 @app.command("rules")
-def list_rules(fmt: Annotated[Format, typer.Option("--format", "-f")] = Format.text) -> None:
+def list_rules(fmt: Annotated[Format, typer.Option("--format", "-f", help="Output format")] = Format.text) -> None:
     """List every rule: code, name, severity, fix safety."""
+    from threaddoctor.report import json_report, text
+    from threaddoctor.rules import all_rules
+
     rules = list(all_rules())
     if fmt is Format.json:
         out.print(
@@ -393,6 +518,9 @@ def list_rules(fmt: Annotated[Format, typer.Option("--format", "-f")] = Format.t
 @app.command()
 def explain(code: Annotated[str, typer.Argument(help="Rule code or name, e.g. T3001")]) -> None:
     """Explain one rule: what it detects, why it matters, what its repair does."""
+    from threaddoctor.report import text
+    from threaddoctor.rules import get_rule
+
     try:
         rule = get_rule(code)
     except ThreadDoctorError as e:

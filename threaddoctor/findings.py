@@ -7,24 +7,23 @@ Field names are part of the documented JSON schema (README, "JSON output"); rena
 from __future__ import annotations
 
 import hashlib
-from enum import StrEnum
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from threaddoctor.severity import FixSafety, Severity
 
-class Severity(StrEnum):
-    error = "error"
-    warning = "warning"
-    info = "info"
-
-
-class FixSafety(StrEnum):
-    """Whether a repair may run without the user opting in (`--unsafe-fixes`)."""
-
-    safe = "safe"
-    unsafe = "unsafe"
-    none = "none"  # the rule only reports; there is nothing it can repair
+__all__ = [
+    "AppendRecord",
+    "EvidenceItem",
+    "Finding",
+    "FixSafety",
+    "Location",
+    "PlannedEvent",
+    "RepairPlan",
+    "RowChange",
+    "Severity",
+]
 
 
 class _Frozen(BaseModel):

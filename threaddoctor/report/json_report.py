@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from threaddoctor.engine import ScanResult
-from threaddoctor.findings import Finding
-from threaddoctor.rules.base import Rule
 from threaddoctor.version import __version__
+
+if TYPE_CHECKING:
+    # Annotations only: `threaddoctor rules --format json` renders here and must not build the models.
+    from threaddoctor.engine import ScanResult
+    from threaddoctor.findings import Finding
+    from threaddoctor.rules.base import Rule
 
 FORMAT_VERSION = 1
 

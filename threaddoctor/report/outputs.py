@@ -5,14 +5,18 @@ from __future__ import annotations
 import io
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from rich.console import Console
-
-from threaddoctor.engine import ScanResult
-from threaddoctor.report import json_report, text
+from threaddoctor.report import json_report
 from threaddoctor.rules import all_rules
-from threaddoctor.rules.base import Rule
 from threaddoctor.version import __version__
+
+if TYPE_CHECKING:
+    # rich is imported by the text report alone: a JSON or SARIF run never loads it.
+    from rich.console import Console
+
+    from threaddoctor.engine import ScanResult
+    from threaddoctor.rules.base import Rule
 
 
 def render(fmt: str, results: list[ScanResult], rules: Sequence[Rule] | None, console_width: int | None = None) -> str:
@@ -33,6 +37,8 @@ def render(fmt: str, results: list[ScanResult], rules: Sequence[Rule] | None, co
         from threaddoctor.report.junit import junit_xml
 
         return junit_xml(results, _or_all(rules))
+    from rich.console import Console
+
     buffer = io.StringIO()
     render_text(results, Console(file=buffer, width=console_width or 120, color_system=None, highlight=False))
     return buffer.getvalue()
@@ -40,6 +46,8 @@ def render(fmt: str, results: list[ScanResult], rules: Sequence[Rule] | None, co
 
 def render_text(results: list[ScanResult], console: Console) -> None:
     """One report per source; with many sources, the clean ones are only counted."""
+    from threaddoctor.report import text
+
     shown = results if len(results) <= 3 else [r for r in results if r.findings or r.notes]
     for i, result in enumerate(shown):
         if i:

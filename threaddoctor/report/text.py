@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from typing import TYPE_CHECKING
 
 from rich.console import Console, Group, RenderableType
 from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
-from threaddoctor.engine import ScanResult
-from threaddoctor.findings import AppendRecord, EvidenceItem, Finding, PlannedEvent, RowChange, Severity
-from threaddoctor.rules.base import Rule
+from threaddoctor.severity import Severity
+
+if TYPE_CHECKING:
+    # Annotations only: `threaddoctor rules` renders here and must not build the scan's models.
+    from threaddoctor.engine import ScanResult
+    from threaddoctor.findings import AppendRecord, EvidenceItem, Finding, PlannedEvent, RowChange
+    from threaddoctor.rules.base import Rule
 
 SEVERITY_STYLE = {Severity.error: "bold red", Severity.warning: "yellow", Severity.info: "cyan"}
 
@@ -38,10 +43,10 @@ def _evidence_line(e: EvidenceItem) -> Text:
 
 
 def _step_line(step: PlannedEvent | RowChange | AppendRecord) -> Text:
-    if isinstance(step, AppendRecord):
+    if step.action == "append-record":
         body = json.dumps(step.record, separators=(",", ":"), ensure_ascii=False)
         return Text(f"+ append line: {body if len(body) <= 200 else body[:200] + '...'}", style="green")
-    if isinstance(step, PlannedEvent):
+    if step.action == "append-event":
         body = json.dumps(step.payload, separators=(",", ":"))
         short = body if len(body) <= 200 else body[:200] + "..."
         return Text(f"+ append {step.event_type}: {short}", style="green")

@@ -1,4 +1,10 @@
-"""The rule registry: every module under rules/<source kind>/ that defines RULE is a rule."""
+"""The rule registry: every module under rules/<source kind>/ that defines RULE is a rule.
+
+`threaddoctor rules` and `explain` import every rule module, so a rule module imports at module
+level only what RULE needs (rules.base, threaddoctor.severity, the standard library, its bundle's
+helpers, which follow the same rule); the finding models and the readers are imported inside the
+functions that use them, and for annotations under TYPE_CHECKING (tests/test_startup.py).
+"""
 
 from __future__ import annotations
 

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from threaddoctor.findings import Finding, FixSafety, Severity
+from threaddoctor.severity import FixSafety, Severity
+
+if TYPE_CHECKING:
+    from threaddoctor.findings import Finding
 
 
 @dataclass(frozen=True)
@@ -26,5 +29,8 @@ class Rule:
 
     def finding(self, ctx: Any, **fields: Any) -> Finding:
         """Build a finding of this rule for the source `ctx` reads."""
+        # Imported here: listing the rules imports every rule module, and must not build the models.
+        from threaddoctor.findings import Finding
+
         fields.setdefault("severity", self.severity)
         return Finding(rule=self.code, name=self.name, source=ctx.label, **fields)

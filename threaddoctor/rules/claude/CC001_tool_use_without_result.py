@@ -6,13 +6,16 @@ import uuid
 from collections.abc import Iterator
 from itertools import compress, repeat
 from operator import le
+from typing import TYPE_CHECKING
 
-from threaddoctor.findings import AppendRecord, Finding, FixSafety, RepairPlan, Severity
 from threaddoctor.rules.base import Rule
 from threaddoctor.rules.claude.common import leaf_evidence
 from threaddoctor.rules.files.common import line_evidence
-from threaddoctor.sources.claude.transcript import ClaudeTranscript, Entry
-from threaddoctor.sources.t3code.vocabulary import iso_now
+from threaddoctor.severity import FixSafety, Severity
+
+if TYPE_CHECKING:
+    from threaddoctor.findings import Finding, RepairPlan
+    from threaddoctor.sources.claude.transcript import ClaudeTranscript, Entry
 
 
 def unanswered(src: ClaudeTranscript) -> list[tuple[int, Entry, str, str]]:
@@ -71,6 +74,9 @@ RESULT_TEXT = (
 def _repair(src: ClaudeTranscript, tool_use_ids: list[str]) -> RepairPlan:
     """A user line answering the orphans with error results, parented on the chain's last line and
     wearing its envelope: the shape Claude Code 2.1.197 accepted on resume (fixtures/claude)."""
+    from threaddoctor.findings import AppendRecord, RepairPlan
+    from threaddoctor.sources.t3code.vocabulary import iso_now
+
     leaf = src.chain[-1]
     around = src.reader.record(leaf.line)
     record = {

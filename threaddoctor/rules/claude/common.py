@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from threaddoctor.findings import EvidenceItem
+from typing import TYPE_CHECKING
+
 from threaddoctor.rules.files.common import line_evidence
-from threaddoctor.sources.claude.transcript import ClaudeTranscript
+
+if TYPE_CHECKING:
+    from threaddoctor.findings import EvidenceItem
+    from threaddoctor.sources.claude.transcript import ClaudeTranscript
 
 
 def leaf_evidence(src: ClaudeTranscript, besides: int | None = None) -> list[EvidenceItem]:

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
-from threaddoctor.findings import Finding, FixSafety, Severity
 from threaddoctor.rules.base import Rule
 from threaddoctor.rules.files.common import line_evidence
-from threaddoctor.sources.codex.exec_stream import CodexExecStream
+from threaddoctor.severity import FixSafety, Severity
+
+if TYPE_CHECKING:
+    from threaddoctor.findings import Finding
+    from threaddoctor.sources.codex.exec_stream import CodexExecStream
 
 
 def detect(src: CodexExecStream) -> Iterator[Finding]:

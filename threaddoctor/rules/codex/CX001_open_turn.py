@@ -5,15 +5,20 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
-from threaddoctor.findings import AppendRecord, Finding, FixSafety, RepairPlan, Severity
 from threaddoctor.rules.base import Rule
 from threaddoctor.rules.files.common import line_evidence
-from threaddoctor.sources.codex.rollout import CodexRollout
-from threaddoctor.sources.t3code.vocabulary import format_time
+from threaddoctor.severity import FixSafety, Severity
+
+if TYPE_CHECKING:
+    from threaddoctor.findings import Finding
+    from threaddoctor.sources.codex.rollout import CodexRollout
 
 
 def detect(src: CodexRollout) -> Iterator[Finding]:
+    from threaddoctor.findings import AppendRecord, RepairPlan
+
     turn = src.open_turn()
     if turn is None:
         return  # every turn ended, or a legacy file without turn markers
@@ -40,6 +45,8 @@ def detect(src: CodexRollout) -> Iterator[Finding]:
 
 def _turn_aborted(src: CodexRollout, turn_id: str | None) -> dict:
     """The record Codex writes for an interrupted turn (seen from codex-cli 0.169.0), envelope and all."""
+    from threaddoctor.sources.t3code.vocabulary import format_time
+
     now = time.time()
     record: dict = {"timestamp": format_time(datetime.fromtimestamp(now, UTC))}
     if src.history_mode == "paginated" and src.next_ordinal is not None:

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
-from threaddoctor.findings import EvidenceItem, Finding, FixSafety, Severity
 from threaddoctor.rules.base import Rule
-from threaddoctor.sources.codex.state_db import CodexStateDb
+from threaddoctor.severity import FixSafety, Severity
+
+if TYPE_CHECKING:
+    from threaddoctor.findings import Finding
+    from threaddoctor.sources.codex.state_db import CodexStateDb
 
 
 def detect(src: CodexStateDb) -> Iterator[Finding]:
+    from threaddoctor.findings import EvidenceItem
+
     if "thread_turns" not in src.tables:
         return
     for t in src.rows(

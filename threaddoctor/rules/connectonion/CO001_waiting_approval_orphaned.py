@@ -3,23 +3,27 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
-from threaddoctor.findings import Finding, FixSafety, Severity
 from threaddoctor.rules.base import Rule
 from threaddoctor.rules.connectonion.common import interrupted
 from threaddoctor.rules.files.common import line_evidence
-from threaddoctor.sources.connectonion.sessions import (
-    APPROVAL_ORPHANED_AFTER,
-    HOST_FORGETS_AFTER,
-    ConnectOnionSessions,
-    Session,
-    duration,
-    iso,
-    young_approval,
-)
+from threaddoctor.severity import FixSafety, Severity
+
+if TYPE_CHECKING:
+    from threaddoctor.findings import Finding
+    from threaddoctor.sources.connectonion.sessions import ConnectOnionSessions, Session
 
 
 def detect(src: ConnectOnionSessions) -> Iterator[Finding]:
+    from threaddoctor.sources.connectonion.sessions import (
+        APPROVAL_ORPHANED_AFTER,
+        HOST_FORGETS_AFTER,
+        duration,
+        iso,
+        young_approval,
+    )
+
     for s in src.sessions.values():
         idle = src.idle_seconds(s)
         if s.latest.status != "waiting_approval" or idle is None:
@@ -50,6 +54,8 @@ def detect(src: ConnectOnionSessions) -> Iterator[Finding]:
 
 
 def _refusal(src: ConnectOnionSessions, s: Session, idle: float) -> str:
+    from threaddoctor.sources.connectonion.sessions import HOST_FORGETS_AFTER, iso
+
     if src.expired(s):
         return f"its checkpoint expired at {iso(s.latest.expires)}, yet session lists still show it waiting"
     tail = f"new prompts to it are refused while the host runs, until it expires at {iso(s.latest.expires)}"

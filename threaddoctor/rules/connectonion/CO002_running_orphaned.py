@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
-from threaddoctor.findings import Finding, FixSafety, Severity
 from threaddoctor.rules.base import Rule
 from threaddoctor.rules.connectonion.common import interrupted
 from threaddoctor.rules.files.common import line_evidence
-from threaddoctor.sources.connectonion.sessions import HOST_FORGETS_AFTER, ConnectOnionSessions, duration, iso
+from threaddoctor.severity import FixSafety, Severity
+
+if TYPE_CHECKING:
+    from threaddoctor.findings import Finding
+    from threaddoctor.sources.connectonion.sessions import ConnectOnionSessions
 
 
 def detect(src: ConnectOnionSessions) -> Iterator[Finding]:
+    from threaddoctor.sources.connectonion.sessions import HOST_FORGETS_AFTER, duration, iso
+
     for s in src.sessions.values():
         idle = src.idle_seconds(s)
         if s.latest.status != "running" or idle is None:

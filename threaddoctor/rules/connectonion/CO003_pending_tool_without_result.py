@@ -3,22 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
-from threaddoctor.findings import Finding, FixSafety, Severity
 from threaddoctor.rules.base import Rule
 from threaddoctor.rules.files.common import line_evidence
-from threaddoctor.sources.connectonion.sessions import (
-    APPROVAL_ORPHANED_AFTER,
-    UNFINISHED,
-    ConnectOnionSessions,
-    OpenCall,
-    Session,
-    iso,
-    young_approval,
-)
+from threaddoctor.severity import FixSafety, Severity
+
+if TYPE_CHECKING:
+    from threaddoctor.findings import Finding
+    from threaddoctor.sources.connectonion.sessions import ConnectOnionSessions, OpenCall, Session
 
 
 def detect(src: ConnectOnionSessions) -> Iterator[Finding]:
+    from threaddoctor.sources.connectonion.sessions import UNFINISHED, iso
+
     for s in src.sessions.values():
         if s.latest.status not in UNFINISHED:
             continue
@@ -41,6 +39,8 @@ def detect(src: ConnectOnionSessions) -> Iterator[Finding]:
 
 def _may_be_answered(src: ConnectOnionSessions, s: Session, call: OpenCall) -> bool:
     """A recent approval checkpoint may still get its answer (CO001's judgement): left unjudged."""
+    from threaddoctor.sources.connectonion.sessions import APPROVAL_ORPHANED_AFTER, young_approval
+
     idle = src.idle_seconds(s)
     if s.latest.status != "waiting_approval":
         return False

@@ -4,14 +4,20 @@ interrupted (its reconcile_interrupted, seen in connectonion 1.9.2)."""
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
-from threaddoctor.findings import AppendRecord, FixSafety, RepairPlan
-from threaddoctor.sources.connectonion.sessions import ConnectOnionSessions
+from threaddoctor.severity import FixSafety
+
+if TYPE_CHECKING:
+    from threaddoctor.findings import RepairPlan
+    from threaddoctor.sources.connectonion.sessions import ConnectOnionSessions
 
 
 def interrupted(src: ConnectOnionSessions, line: int) -> RepairPlan:
     """The session's newest record, as the host's reconcile rewrites it: status interrupted, the
     revision counted up, updated_at now; everything else (messages, trace, pending tool) kept."""
+    from threaddoctor.findings import AppendRecord, RepairPlan
+
     record = src.reader.record(line)
     record["status"] = "interrupted"
     record["updated_at"] = time.time()

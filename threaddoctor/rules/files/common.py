@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
-from threaddoctor.findings import EvidenceItem
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from threaddoctor.findings import EvidenceItem
 
 
 def line_evidence(line: int, description: str, occurred_at: str | None = None) -> EvidenceItem:
+    from threaddoctor.findings import EvidenceItem
+
     return EvidenceItem(kind="file", description=description, key={"line": line}, occurred_at=occurred_at or None)

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
-from threaddoctor.findings import Finding, FixSafety, RepairPlan, Severity
 from threaddoctor.rules.base import Rule
 from threaddoctor.rules.t3code.common import end_session, session_evidence
-from threaddoctor.sources.t3code.source import Event, T3Source
-from threaddoctor.sources.t3code.vocabulary import is_transient_error
-from threaddoctor.timefmt import span
+from threaddoctor.severity import FixSafety, Severity
+
+if TYPE_CHECKING:
+    from threaddoctor.findings import Finding
+    from threaddoctor.sources.t3code.source import Event, T3Source
+
 
 _PROVIDER_OUTPUT = ("thread.message-sent", "thread.activity-appended", "thread.turn-diff-completed")
 # The error's own activity, and further retries, are not signs that the agent recovered.
@@ -21,6 +24,10 @@ def _progress(ev: Event) -> bool:
 
 
 def detect(src: T3Source) -> Iterator[Finding]:
+    from threaddoctor.findings import RepairPlan
+    from threaddoctor.sources.t3code.vocabulary import is_transient_error
+    from threaddoctor.timefmt import span
+
     for s in src.rows("SELECT * FROM projection_thread_sessions WHERE status = 'error' AND last_error IS NOT NULL"):
         if not is_transient_error(s["last_error"]):
             continue

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
-from threaddoctor.findings import EvidenceItem, Finding, FixSafety, RepairPlan, Severity
 from threaddoctor.rules.base import Rule
 from threaddoctor.rules.t3code.common import (
     binding_evidence,
@@ -16,7 +16,12 @@ from threaddoctor.rules.t3code.common import (
     session_row,
     turn_evidence,
 )
-from threaddoctor.sources.t3code.source import Event, T3Source
+from threaddoctor.severity import FixSafety, Severity
+
+if TYPE_CHECKING:
+    from threaddoctor.findings import EvidenceItem, Finding, RepairPlan
+    from threaddoctor.sources.t3code.source import Event, T3Source
+
 
 _PROVIDER_OUTPUT = ("thread.message-sent", "thread.activity-appended", "thread.turn-diff-completed")
 
@@ -101,6 +106,8 @@ def _finding(
 
 
 def _repair(src: T3Source, t: dict, session: dict | None) -> RepairPlan:
+    from threaddoctor.findings import RepairPlan
+
     release = src.schema.release
     if release.terminal_session_set_deletes_pending and session is not None:
         return RepairPlan(

@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
-from threaddoctor.findings import Finding, FixSafety, RepairPlan, Severity
 from threaddoctor.rules.base import Rule
 from threaddoctor.rules.t3code.common import session_evidence, turn_evidence, turn_interrupt
-from threaddoctor.sources.t3code.source import T3Source
+from threaddoctor.severity import FixSafety, Severity
+
+if TYPE_CHECKING:
+    from threaddoctor.findings import Finding
+    from threaddoctor.sources.t3code.source import T3Source
 
 
 def detect(src: T3Source) -> Iterator[Finding]:
+    from threaddoctor.findings import RepairPlan
+
     rows = src.rows(
         "SELECT t.*, s.status AS session_status, s.active_turn_id AS session_turn, s.thread_id AS s_thread, "
         "s.last_error AS s_last_error, s.updated_at AS s_updated_at, s.provider_name AS s_provider "

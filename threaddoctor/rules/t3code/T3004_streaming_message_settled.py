@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
-from threaddoctor.findings import Finding, FixSafety, RepairPlan, Severity
 from threaddoctor.rules.base import Rule
 from threaddoctor.rules.t3code.common import assistant_completion, row_evidence
-from threaddoctor.sources.t3code.source import T3Source
+from threaddoctor.severity import FixSafety, Severity
+
+if TYPE_CHECKING:
+    from threaddoctor.findings import Finding
+    from threaddoctor.sources.t3code.source import T3Source
 
 
 def detect(src: T3Source) -> Iterator[Finding]:
+    from threaddoctor.findings import RepairPlan
+
     rows = src.rows(
         "SELECT m.message_id, m.thread_id, m.turn_id, m.created_at, m.updated_at, t.state AS turn_state, "
         "t.completed_at, s.status AS session_status, s.active_turn_id "

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
-from threaddoctor.findings import Finding, FixSafety, RepairPlan, Severity
 from threaddoctor.rules.base import Rule
 from threaddoctor.rules.t3code.common import (
     SETTLED_TURN_STATES,
@@ -14,13 +14,19 @@ from threaddoctor.rules.t3code.common import (
     end_session,
     session_evidence,
 )
-from threaddoctor.sources.t3code.source import T3Source
+from threaddoctor.severity import FixSafety, Severity
+
+if TYPE_CHECKING:
+    from threaddoctor.findings import Finding
+    from threaddoctor.sources.t3code.source import T3Source
 
 
 def detect(src: T3Source) -> Iterator[Finding]:
     # A stopped session holding a turn is T3007's; an error session is the app's own end state
     # (the startup reconcile writes it) unless it still claims a turn, which T3001 covers for
     # transient errors and this rule for the rest.
+    from threaddoctor.findings import RepairPlan
+
     sessions = src.rows(
         "SELECT s.*, t.state AS turn_state FROM projection_thread_sessions s "
         "LEFT JOIN projection_turns t ON t.thread_id = s.thread_id AND t.turn_id = s.active_turn_id "

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
-from threaddoctor.findings import Finding, FixSafety, RepairPlan, Severity
 from threaddoctor.rules.base import Rule
 from threaddoctor.rules.t3code.common import (
     SETTLED_TURN_STATES,
@@ -12,10 +12,16 @@ from threaddoctor.rules.t3code.common import (
     row_evidence,
     session_evidence,
 )
-from threaddoctor.sources.t3code.source import T3Source
+from threaddoctor.severity import FixSafety, Severity
+
+if TYPE_CHECKING:
+    from threaddoctor.findings import Finding
+    from threaddoctor.sources.t3code.source import T3Source
 
 
 def detect(src: T3Source) -> Iterator[Finding]:
+    from threaddoctor.findings import RepairPlan
+
     sessions = src.rows(
         "SELECT s.*, t.row_id, t.state AS turn_state, t.completed_at FROM projection_thread_sessions s "
         "LEFT JOIN projection_turns t ON t.thread_id = s.thread_id AND t.turn_id = s.active_turn_id "

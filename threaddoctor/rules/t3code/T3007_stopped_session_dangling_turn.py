@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
-from threaddoctor.findings import Finding, FixSafety, RepairPlan, Severity
 from threaddoctor.rules.base import Rule
 from threaddoctor.rules.t3code.common import end_session, session_evidence
-from threaddoctor.sources.t3code.source import T3Source
+from threaddoctor.severity import FixSafety, Severity
+
+if TYPE_CHECKING:
+    from threaddoctor.findings import Finding
+    from threaddoctor.sources.t3code.source import T3Source
 
 
 def detect(src: T3Source) -> Iterator[Finding]:
+    from threaddoctor.findings import RepairPlan
+
     for s in src.rows(
         "SELECT * FROM projection_thread_sessions WHERE status = 'stopped' AND active_turn_id IS NOT NULL"
     ):

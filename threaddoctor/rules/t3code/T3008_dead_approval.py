@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
-from threaddoctor.findings import Finding, FixSafety, RepairPlan, Severity
 from threaddoctor.rules.base import Rule
 from threaddoctor.rules.t3code.common import failure_activity, row_evidence, why_dead
-from threaddoctor.sources.t3code.source import T3Source
-from threaddoctor.sources.t3code.vocabulary import stale_approval_detail
+from threaddoctor.severity import FixSafety, Severity
+
+if TYPE_CHECKING:
+    from threaddoctor.findings import Finding
+    from threaddoctor.sources.t3code.source import T3Source
 
 
 def detect(src: T3Source) -> Iterator[Finding]:
+    from threaddoctor.findings import RepairPlan
+    from threaddoctor.sources.t3code.vocabulary import stale_approval_detail
+
     for a in src.rows(
         "SELECT * FROM projection_pending_approvals WHERE status = 'pending' ORDER BY thread_id, created_at"
     ):

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from threaddoctor.findings import Finding, FixSafety, RepairPlan, Severity
 from threaddoctor.rules.base import Rule
 from threaddoctor.rules.t3code.common import failure_activity, row_evidence, why_dead
-from threaddoctor.sources.t3code.source import T3Source
-from threaddoctor.sources.t3code.vocabulary import (
-    is_stale_user_input_failure,
-    stale_user_input_detail,
-)
+from threaddoctor.severity import FixSafety, Severity
+
+if TYPE_CHECKING:
+    from threaddoctor.findings import Finding
+    from threaddoctor.sources.t3code.source import T3Source
+
 
 _KINDS = ("user-input.requested", "user-input.resolved", "provider.user-input.respond.failed")
 
@@ -24,6 +24,8 @@ def open_requests(src: T3Source) -> dict[str, dict[str, Any]]:
 
 
 def _derive_open_requests(src: T3Source) -> dict[str, dict[str, Any]]:
+    from threaddoctor.sources.t3code.vocabulary import is_stale_user_input_failure
+
     open_: dict[str, dict[str, Any]] = {}
     rows = src.conn.execute(
         "SELECT activity_id, thread_id, turn_id, kind, payload_json, created_at FROM projection_thread_activities "
@@ -51,6 +53,9 @@ def _derive_open_requests(src: T3Source) -> dict[str, dict[str, Any]]:
 
 
 def detect(src: T3Source) -> Iterator[Finding]:
+    from threaddoctor.findings import RepairPlan
+    from threaddoctor.sources.t3code.vocabulary import stale_user_input_detail
+
     for rid, r in open_requests(src).items():
         reason = why_dead(src, r["thread_id"], r["turn_id"])
         if reason is None:

@@ -4,15 +4,21 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
-from threaddoctor.findings import Finding, FixSafety, RepairPlan, RowChange, Severity
 from threaddoctor.rules.base import Rule
 from threaddoctor.rules.t3code.common import row_evidence
 from threaddoctor.rules.t3code.T3009_dead_user_input import open_requests
-from threaddoctor.sources.t3code.source import T3Source
+from threaddoctor.severity import FixSafety, Severity
+
+if TYPE_CHECKING:
+    from threaddoctor.findings import Finding
+    from threaddoctor.sources.t3code.source import T3Source
 
 
 def detect(src: T3Source) -> Iterator[Finding]:
+    from threaddoctor.findings import RepairPlan, RowChange
+
     if not src.has("projection_threads", "pending_approval_count"):
         return  # the counters arrived with migration 023
     approvals = Counter(

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
-from threaddoctor.findings import Finding, FixSafety, RepairPlan, Severity
 from threaddoctor.rules.base import Rule
 from threaddoctor.rules.t3code.common import session_evidence, session_set
-from threaddoctor.sources.t3code.source import T3Source
+from threaddoctor.severity import FixSafety, Severity
+
+if TYPE_CHECKING:
+    from threaddoctor.findings import Finding
+    from threaddoctor.sources.t3code.source import T3Source
+
 
 # A session-set that re-states starting/running would be acted on at start-up (the reconcile) and
 # could promote a pending turn; those sessions are left to the liveness rules.
@@ -15,6 +20,8 @@ _REPAIRABLE = ("ready", "idle", "stopped", "interrupted")
 
 
 def detect(src: T3Source) -> Iterator[Finding]:
+    from threaddoctor.findings import RepairPlan
+
     for s in src.rows("SELECT * FROM projection_thread_sessions WHERE last_error IS NOT NULL AND status <> 'error'"):
         repair = None
         if s["status"] in _REPAIRABLE and s["active_turn_id"] is None:

@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
-from threaddoctor.findings import EvidenceItem, Finding, FixSafety, Severity
 from threaddoctor.rules.base import Rule
-from threaddoctor.sources.t3code.source import T3Source
-from threaddoctor.sources.t3code.vocabulary import PROJECTORS
+from threaddoctor.severity import FixSafety, Severity
+
+if TYPE_CHECKING:
+    from threaddoctor.findings import Finding
+    from threaddoctor.sources.t3code.source import T3Source
 
 
 def detect(src: T3Source) -> Iterator[Finding]:
+    from threaddoctor.findings import EvidenceItem
+    from threaddoctor.sources.t3code.vocabulary import PROJECTORS
+
     head = src.max_sequence()
     cursors = src.cursors()
     behind = {p: cursors.get(p, 0) for p in PROJECTORS if cursors.get(p, 0) < head}

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from threaddoctor.findings import EvidenceItem, PlannedEvent, RowChange
-from threaddoctor.sources.t3code.source import T3Source
-from threaddoctor.sources.t3code.vocabulary import iso_now
+if TYPE_CHECKING:
+    from threaddoctor.findings import EvidenceItem, PlannedEvent, RowChange
+    from threaddoctor.sources.t3code.source import T3Source
+
 
 SETTLED_TURN_STATES = ("completed", "interrupted", "error")
 LIVE_BINDING = ("starting", "running")
 
 
 def row_evidence(table: str, key: dict[str, Any], values: dict[str, Any], description: str) -> EvidenceItem:
+    from threaddoctor.findings import EvidenceItem
+
     return EvidenceItem(kind="row", table=table, key=key, values=values, description=description)
 
 
@@ -76,6 +79,9 @@ def session_set(
 ) -> PlannedEvent:
     """A corrective thread.session-set built from the current session row (reference §4.4):
     runtime mode and provider copied, providerInstanceId only when set and known to the release."""
+    from threaddoctor.findings import PlannedEvent
+    from threaddoctor.sources.t3code.vocabulary import iso_now
+
     session: dict[str, Any] = {
         "threadId": s["thread_id"],
         "status": status,
@@ -96,6 +102,9 @@ def session_set(
 
 def failure_activity(thread_id: str, kind: str, request_id: str, detail: str, turn_id: str | None) -> PlannedEvent:
     """The activity the app writes when a response to a dead request fails (reference §4.4)."""
+    from threaddoctor.findings import PlannedEvent
+    from threaddoctor.sources.t3code.vocabulary import iso_now
+
     now = iso_now()
     activity = {
         "id": str(uuid.uuid4()),
@@ -115,6 +124,8 @@ def failure_activity(thread_id: str, kind: str, request_id: str, detail: str, tu
 
 
 def delete_row(table: str, key: dict[str, Any], before: dict[str, Any]) -> RowChange:
+    from threaddoctor.findings import RowChange
+
     return RowChange(action="delete-row", table=table, key=key, before=before)
 
 
@@ -167,6 +178,9 @@ def end_session(src: T3Source, s: dict[str, Any], status: str, *, last_error: st
 
 def assistant_completion(m: dict[str, Any]) -> PlannedEvent:
     """What thread.message.assistant.complete writes: same message, empty text, streaming false."""
+    from threaddoctor.findings import PlannedEvent
+    from threaddoctor.sources.t3code.vocabulary import iso_now
+
     return PlannedEvent(
         stream_id=m["thread_id"],
         event_type="thread.message-sent",
@@ -185,6 +199,9 @@ def assistant_completion(m: dict[str, Any]) -> PlannedEvent:
 
 def turn_interrupt(thread_id: str, turn_id: str) -> PlannedEvent:
     """The Stop button's event naming the turn; offline it only marks the turn interrupted."""
+    from threaddoctor.findings import PlannedEvent
+    from threaddoctor.sources.t3code.vocabulary import iso_now
+
     return PlannedEvent(
         stream_id=thread_id,
         event_type="thread.turn-interrupt-requested",

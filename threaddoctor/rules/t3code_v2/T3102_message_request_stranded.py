@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
-from threaddoctor.findings import Finding, FixSafety, Severity
 from threaddoctor.rules.base import Rule
 from threaddoctor.rules.t3code_v2.common import capability, cut_off, live_threads, marks
-from threaddoctor.sources.t3code.v2.source import V2Source, row_evidence
-from threaddoctor.sources.t3code.v2.vocabulary import ENDED_SESSION
+from threaddoctor.severity import FixSafety, Severity
+
+if TYPE_CHECKING:
+    from threaddoctor.findings import Finding
+    from threaddoctor.sources.t3code.v2.source import V2Source
 
 
 def _sessions_ended(src: V2Source, thread_id: str) -> bool:
+    from threaddoctor.sources.t3code.v2.vocabulary import ENDED_SESSION
+
     live = src.row(
         f"SELECT 1 FROM orchestration_v2_projection_provider_sessions WHERE thread_id = ? "
         f"AND status NOT IN ({marks(ENDED_SESSION)})",
@@ -21,6 +26,8 @@ def _sessions_ended(src: V2Source, thread_id: str) -> bool:
 
 
 def detect(src: V2Source) -> Iterator[Finding]:
+    from threaddoctor.sources.t3code.v2.source import row_evidence
+
     threads = live_threads(src)
     for q in src.rows(
         "SELECT runtime_request_id, thread_id, kind, created_at, payload_json "

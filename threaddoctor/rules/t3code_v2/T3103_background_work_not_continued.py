@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
-from threaddoctor.findings import Finding, FixSafety, Severity
 from threaddoctor.rules.base import Rule
 from threaddoctor.rules.t3code_v2.common import live_threads
-from threaddoctor.sources.t3code.v2.source import V2Source, row_evidence
-from threaddoctor.sources.t3code.v2.vocabulary import RESTART_CONTINUATION
+from threaddoctor.severity import FixSafety, Severity
+
+if TYPE_CHECKING:
+    from threaddoctor.findings import Finding
+    from threaddoctor.sources.t3code.v2.source import V2Source
 
 
 def detect(src: V2Source) -> Iterator[Finding]:
+    from threaddoctor.sources.t3code.v2.source import row_evidence
+    from threaddoctor.sources.t3code.v2.vocabulary import RESTART_CONTINUATION
+
     threads = live_threads(src)
     # The latest run of each thread (by ordinal): the one recovery notes the cancelled work on.
     latest = src.rows(

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
-from threaddoctor.findings import Finding, FixSafety, Severity
 from threaddoctor.rules.base import Rule
 from threaddoctor.rules.t3code_v2.common import live_threads
-from threaddoctor.sources.t3code.v2.source import V2Source, row_evidence
-from threaddoctor.sources.t3code.v2.vocabulary import LIVE_RUN, LIVE_SUBAGENT
+from threaddoctor.severity import FixSafety, Severity
+
+if TYPE_CHECKING:
+    from threaddoctor.findings import Finding
+    from threaddoctor.sources.t3code.v2.source import V2Source
+
 
 # With a live server a child that has just finished settles its parent record a moment later.
 GRACE_SECONDS = 120
@@ -25,6 +29,9 @@ def _age(ts: str | None) -> float:
 
 
 def detect(src: V2Source) -> Iterator[Finding]:
+    from threaddoctor.sources.t3code.v2.source import row_evidence
+    from threaddoctor.sources.t3code.v2.vocabulary import LIVE_RUN, LIVE_SUBAGENT
+
     threads = live_threads(src)
     for s in src.rows(
         "SELECT subagent_id, thread_id, child_thread_id, origin, status, updated_at "

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
-from threaddoctor.findings import EvidenceItem, Finding, FixSafety, Severity
 from threaddoctor.rules.base import Rule
-from threaddoctor.sources.t3code.reader import open_readonly
-from threaddoctor.sources.t3code.v2.source import V2Source, row_evidence
+from threaddoctor.severity import FixSafety, Severity
 from threaddoctor.sources.t3code.v2.vocabulary import RECOVER_V1
+
+if TYPE_CHECKING:
+    from threaddoctor.findings import Finding
+    from threaddoctor.sources.t3code.v2.source import V2Source
+
 
 _THREADS = "SELECT thread_id, title, updated_at FROM projection_threads WHERE deleted_at IS NULL"
 _COUNTS = (
@@ -23,6 +27,10 @@ def _v1_view(conn: sqlite3.Connection) -> tuple[dict[str, tuple[str, str]], dict
 
 
 def detect(src: V2Source) -> Iterator[Finding]:
+    from threaddoctor.findings import EvidenceItem
+    from threaddoctor.sources.t3code.reader import open_readonly
+    from threaddoctor.sources.t3code.v2.source import row_evidence
+
     stable = src.stable_file()
     if stable is None or not src.has("projection_threads") or not src.has("projection_thread_messages"):
         return

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
-from threaddoctor.findings import EvidenceItem, Finding, FixSafety, Severity
 from threaddoctor.rules.base import Rule
-from threaddoctor.sources.t3code.v2.source import V2Source, row_evidence
-from threaddoctor.sources.t3code.v2.vocabulary import THREAD_PROJECTIONS, V2_THREAD_EVENTS
+from threaddoctor.severity import FixSafety, Severity
+
+if TYPE_CHECKING:
+    from threaddoctor.findings import Finding
+    from threaddoctor.sources.t3code.v2.source import V2Source
+
 
 _WAY_OUT = (
     "T3 Code starts without replaying or rebuilding projection history, so a restart will not fix this; keep a "
@@ -16,6 +20,10 @@ _WAY_OUT = (
 
 
 def detect(src: V2Source) -> Iterator[Finding]:
+    from threaddoctor.findings import EvidenceItem
+    from threaddoctor.sources.t3code.v2.source import row_evidence
+    from threaddoctor.sources.t3code.v2.vocabulary import THREAD_PROJECTIONS, V2_THREAD_EVENTS
+
     cursor = src.projection_cursor()
     head = src.latest_v2_sequence()
     if cursor is None:

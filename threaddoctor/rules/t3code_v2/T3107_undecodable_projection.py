@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
-from threaddoctor.findings import Finding, FixSafety, Severity
 from threaddoctor.rules.base import Rule
-from threaddoctor.sources.t3code.v2.source import V2Source, row_evidence
-from threaddoctor.sources.t3code.v2.vocabulary import PAYLOAD_TABLES, THREAD_PROJECTIONS, V2_THREAD_EVENTS
+from threaddoctor.severity import FixSafety, Severity
+
+if TYPE_CHECKING:
+    from threaddoctor.findings import Finding
+    from threaddoctor.sources.t3code.v2.source import V2Source
+
 
 _BAD = "(json_valid(payload_json) = 0 OR json_type(payload_json) != 'object')"
 
@@ -18,6 +22,9 @@ def _key_column(src: V2Source, table: str) -> str:
 
 
 def detect(src: V2Source) -> Iterator[Finding]:
+    from threaddoctor.sources.t3code.v2.source import row_evidence
+    from threaddoctor.sources.t3code.v2.vocabulary import PAYLOAD_TABLES, THREAD_PROJECTIONS, V2_THREAD_EVENTS
+
     for table in PAYLOAD_TABLES:
         if not src.has(table):
             continue

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from threaddoctor.sources.t3code.v2.source import V2Source
+if TYPE_CHECKING:
+    from threaddoctor.sources.t3code.v2.source import V2Source
 
 
 def marks(values: tuple[str, ...]) -> str:
