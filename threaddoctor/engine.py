@@ -118,7 +118,7 @@ def scan(
         rules = select_rules(all_rules(), select, ignore) if select or ignore else rules_for(kind)
     if kind in OPENERS:
         return _run_and_close(opener(kind)(path), rules, live_check)
-    # T3 Code's readers (and sqlite-utils) are imported only for T3 Code files: a scan of an
+    # T3 Code's readers are imported only for T3 Code files: a scan of an
     # agent's log starts faster and holds less.
     from threaddoctor.sources.t3code.source import open_t3
 

@@ -2,20 +2,29 @@
 
 from __future__ import annotations
 
-import multiprocessing
 import sys
-from concurrent.futures import ProcessPoolExecutor
+from typing import TYPE_CHECKING
+
+# multiprocessing and concurrent.futures are imported when a worker is wanted: only large files
+# get one, and every scan imports this module.
+if TYPE_CHECKING:
+    from concurrent.futures import ProcessPoolExecutor
 
 
 def forks() -> bool:
     """Whether the worker is forked: it then starts at once, inherits the imports, and shares
     whatever memory and pipes the parent made before it started. Not on macOS, where system
     libraries are not safe to use in a forked child (Python spawns there by default)."""
+    import multiprocessing
+
     return sys.platform != "darwin" and "fork" in multiprocessing.get_all_start_methods()
 
 
 def worker_pool() -> ProcessPoolExecutor:
     """One worker, forked where the platform can."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
     context = multiprocessing.get_context("fork" if forks() else "spawn")
     return ProcessPoolExecutor(max_workers=1, mp_context=context)
 
