@@ -1,157 +1,41 @@
-"""Time threaddoctor's scan against a raw read of the event log, each in a fresh process.
-
-Measures (a) a raw read, `SELECT * FROM orchestration_events` iterated row by row with
-fetchmany, (b) `threaddoctor.scan(path)`, (c) `scan(path, deep=True)`: best wall time of
-several runs, and the peak RSS of the child process that ran it plus that of its own worker. Then the CLI end to end once.
+"""Time threaddoctor's scan of a large T3 Code database against a raw read of its event log, as
+whole programs: every run a fresh process, interpreter start and imports included.
 
     python bench/build_db.py            # once: bench/data/bench.sqlite
-    python bench/scan_bench.py [--runs 3] [--profile]
+    python bench/scan_bench.py [--runs 5] [--profile] [DB]
+
+The floor is a raw `SELECT * FROM orchestration_events`, every row fetched, in a fresh python.
+The programs are `threaddoctor scan DB --format json` and `--deep`, as a user runs them; beside
+them the library call `threaddoctor.scan(DB)` in a fresh python reports the time of the scan
+itself (in-process, after its imports), so start-up and work can be told apart.
+Targets (issue 12): the default scan <= 0.25 x the floor, `--deep` <= 3 x, peak < 150 MB.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
-import resource
 import sqlite3
-import subprocess
 import sys
-import time
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 from urllib.parse import quote
 
-ROOT = Path(__file__).resolve().parent.parent
+import whole_program as wp
+
+ROOT = wp.ROOT
 DEFAULT_DB = ROOT / "bench" / "data" / "bench.sqlite"
-MB = 1_000_000
 TARGET_SCAN = 0.25  # x raw read
 TARGET_DEEP = 3.0  # x raw read
 TARGET_PEAK_MB = 150
-MODES = ("raw", "scan", "deep")
-LABELS = {"raw": "raw read", "scan": "scan", "deep": "scan --deep"}
 
 
-# ---- the child: one measurement in a fresh interpreter --------------------------------------
-def peak_rss_bytes(usage: resource.struct_rusage | None = None, who: int = resource.RUSAGE_SELF) -> int:
-    """ru_maxrss in bytes (Linux reports KiB, macOS bytes)."""
-    usage = usage or resource.getrusage(who)
-    return usage.ru_maxrss if sys.platform == "darwin" else usage.ru_maxrss * 1024
-
-
-def raw_read(path: Path, batch: int = 5000) -> dict[str, Any]:
-    uri = f"file:{quote(str(path.resolve()))}?mode=ro"
-    conn = sqlite3.connect(uri, uri=True)
-    try:
-        cur = conn.execute("SELECT * FROM orchestration_events")
-        rows = 0
-        while chunk := cur.fetchmany(batch):
-            for _row in chunk:
-                rows += 1
-        return {"rows": rows}
-    finally:
-        conn.close()
-
-
-def scan_work(deep: bool) -> Callable[[Path], dict[str, Any]]:
-    from threaddoctor.engine import scan  # imported before the baseline is taken
-
-    def work(path: Path) -> dict[str, Any]:
-        result = scan(path, deep=deep)
-        return {"findings": len(result.findings), "events_decoded": result.events_decoded}
-
-    return work
-
-
-def child(mode: str, path: Path) -> None:
-    work = raw_read if mode == "raw" else scan_work(deep=mode == "deep")
-    baseline = peak_rss_bytes()
-    started = time.perf_counter()
-    detail = work(path)
-    seconds = time.perf_counter() - started
-    # `--deep` decodes half the log in a worker process: its peak counts too (an upper bound,
-    # since the forked worker shares the parent's pages).
-    peak = peak_rss_bytes() + peak_rss_bytes(who=resource.RUSAGE_CHILDREN)
-    print(json.dumps({"seconds": seconds, "baseline": baseline, "peak": peak, **detail}))
-
-
-# ---- the parent -----------------------------------------------------------------------------
-@dataclass
-class Measurement:
-    mode: str
-    times: list[float]
-    baseline: int  # bytes, RSS after imports
-    peak: int  # bytes, highest over the runs
-    detail: dict[str, Any]
-
-    @property
-    def best(self) -> float:
-        return min(self.times)
-
-
-def _env() -> dict[str, str]:
-    path = os.environ.get("PYTHONPATH", "")
-    return os.environ | {"PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), path) if p)}
-
-
-def run_child(mode: str, db: Path) -> dict[str, Any]:
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--child", mode, str(db)]
-    out = subprocess.run(cmd, cwd=ROOT, env=_env(), check=True, capture_output=True, text=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])
-
-
-def measure(mode: str, db: Path, runs: int) -> Measurement:
-    results = [run_child(mode, db) for _ in range(runs)]
-    detail = {k: v for k, v in results[0].items() if k not in ("seconds", "baseline", "peak")}
-    return Measurement(
-        mode,
-        [r["seconds"] for r in results],
-        max(r["baseline"] for r in results),
-        max(r["peak"] for r in results),
-        detail,
+def library_scan(db: Path, deep: bool) -> wp.Program:
+    return wp.in_process(
+        f"threaddoctor.scan({'deep=True' if deep else ''}) in process",
+        "from threaddoctor.engine import scan",
+        f"scan(sys.argv[1], deep={deep})",
+        str(db),
     )
-
-
-def time_cli(db: Path) -> tuple[float, int, int]:
-    """`python -m threaddoctor scan DB --format json > /dev/null`: (seconds, exit status, peak RSS)."""
-    cmd = [sys.executable, "-m", "threaddoctor", "scan", str(db), "--format", "json"]
-    started = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=_env(), stdout=subprocess.DEVNULL)
-    _, status, usage = os.wait4(proc.pid, 0)
-    seconds = time.perf_counter() - started
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    return seconds, proc.returncode, peak_rss_bytes(usage)
-
-
-# ---- reporting ------------------------------------------------------------------------------
-def verdict(ok: bool) -> str:
-    return "ok" if ok else "MISSED"
-
-
-def print_table(results: dict[str, Measurement]) -> None:
-    print(f"{'measurement':<13} {'best s':>8}  {'runs s':<22} {'baseline MB':>11} {'peak MB*':>8}  detail")
-    for m in results.values():
-        runs = " / ".join(f"{t:.2f}" for t in m.times)
-        detail = ", ".join(f"{k} {v}" for k, v in m.detail.items())
-        print(f"{LABELS[m.mode]:<13} {m.best:>8.2f}  {runs:<22} {m.baseline / MB:>11.1f} {m.peak / MB:>8.1f}  {detail}")
-
-
-def print_targets(results: dict[str, Measurement]) -> None:
-    print("* peak MB: the process's peak RSS plus its decode worker's, if any")
-    raw = results["raw"].best
-    scan_ratio, deep_ratio = results["scan"].best / raw, results["deep"].best / raw
-    print()
-    print(f"scan / raw   = {scan_ratio:6.3f}   target <= {TARGET_SCAN}   {verdict(scan_ratio <= TARGET_SCAN)}")
-    print(f"deep / raw   = {deep_ratio:6.3f}   target <= {TARGET_DEEP}    {verdict(deep_ratio <= TARGET_DEEP)}")
-    for m in results.values():
-        if m.mode != "raw":
-            peak = m.peak / MB
-            print(
-                f"peak {LABELS[m.mode]:<12} = {peak:6.1f} MB  target < {TARGET_PEAK_MB}   "
-                f"{verdict(peak < TARGET_PEAK_MB)}"
-            )
 
 
 def describe(db: Path) -> str:
@@ -161,7 +45,7 @@ def describe(db: Path) -> str:
         threads = conn.execute("SELECT COUNT(*) FROM projection_threads").fetchone()[0]
     finally:
         conn.close()
-    return f"{db} ({db.stat().st_size / MB:.0f} MB, {events} events, {threads} threads)"
+    return f"{db} ({db.stat().st_size / wp.MB:.0f} MB, {events} events, {threads} threads)"
 
 
 def profile(db: Path, top: int) -> None:
@@ -182,34 +66,45 @@ def profile(db: Path, top: int) -> None:
 def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     p.add_argument("db", nargs="?", type=Path, default=DEFAULT_DB, help="database (default: %(default)s)")
-    p.add_argument("--runs", type=int, default=3, help="runs per measurement, best one counts (default 3)")
+    p.add_argument("--runs", type=int, default=5, help="runs per program (default 5)")
     p.add_argument("--profile", action="store_true", help="also cProfile the default and deep scans")
     p.add_argument("--top", type=int, default=15, help="functions shown per profile (default 15)")
-    p.add_argument("--child", choices=MODES, help=argparse.SUPPRESS)
     return p.parse_args()
 
 
 def main() -> int:
     args = parse_args()
-    if args.child:
-        child(args.child, args.db)
-        return 0
     if not args.db.exists():
         print(f"{args.db} does not exist: run `python bench/build_db.py` first", file=sys.stderr)
         return 2
     print(describe(args.db))
+    print(f"{wp.machine()}, sqlite {sqlite3.sqlite_version}, {args.runs} runs each\n")
+    db = str(args.db)
+    scan_program = wp.threaddoctor("scan", db, "--format", "json")
+    deep_program = wp.threaddoctor("scan", db, "--deep", "--format", "json")
+    floor = wp.measure(wp.floor_select(args.db), args.runs)
+    cli = wp.measure(scan_program, args.runs, keep_stdout=True)
+    deep = wp.measure(deep_program, args.runs)
+    lib = wp.measure(library_scan(args.db, deep=False), args.runs)
+    lib_deep = wp.measure(library_scan(args.db, deep=True), args.runs)
+    print(wp.table([floor, cli, deep, lib, lib_deep], floor))
+    doc = json.loads(cli.stdout)
     print(
-        f"python {sys.version.split()[0]}, sqlite {sqlite3.sqlite_version}, {os.cpu_count()} cpu(s), "
-        f"best of {args.runs}\n"
+        f"\nscan: exit {cli.status[-1]}, {doc['summary']['findings']} findings on {doc['summary']['threads']} threads"
     )
-    results = {mode: measure(mode, args.db, args.runs) for mode in MODES}
-    print_table(results)
-    print_targets(results)
-    seconds, status, peak = time_cli(args.db)
-    print(
-        f"\nCLI `python -m threaddoctor scan DB --format json > /dev/null`: {seconds:.2f}s wall, "
-        f"exit {status}, peak {peak / MB:.1f} MB"
-    )
+    print("peak MB: the largest RSS in the process tree (wait4); a forked decode worker shares its parent's pages\n")
+    print("Whole programs:")
+    print("  " + wp.verdict("scan", cli, floor, TARGET_SCAN))
+    print("  " + wp.verdict("scan --deep", deep, floor, TARGET_DEEP))
+    print("In process (work after imports, best runs):")
+    for name, t in (("scan", lib), ("scan --deep", lib_deep)):
+        print(f"  {name} / raw read = {min(t.work) / min(floor.work):.3f}")
+    for name, program in (("scan", scan_program), ("scan --deep", deep_program)):
+        pss = wp.peak_pss(program)
+        ok = "ok" if pss < TARGET_PEAK_MB else "MISSED"
+        print(
+            f"peak {name} (PSS of the process and its worker, sampled) = {pss:.1f} MB   target < {TARGET_PEAK_MB}   {ok}"
+        )
     if args.profile:
         profile(args.db, args.top)
     return 0
