@@ -1,4 +1,4 @@
-"""Databases written by the real T3 Code server (two builds, twelve scenarios each, recorded with the
+"""Databases written by the real T3 Code server (three builds, twelve scenarios each, recorded with the
 real Codex CLI against a loopback model; fixtures/t3code/README.md says how and what each left) are
 diagnosed as what happened to them: the stuck ones reported, the clean ones silent."""
 
@@ -14,13 +14,15 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import snapshot
 from threaddoctor import Severity, scan
 from threaddoctor.fix import run as fix_run
 
 RECORDED = Path(__file__).resolve().parents[1] / "fixtures" / "t3code" / "recorded"
 MAIN = "main-2e1d98d98"  # the fork's main: start-up recovery interrupts what a killed server left
 NIGHTLY = "nightly-1a003e383"  # v0.0.33-nightly: no start-up recovery
-BUILDS = (MAIN, NIGHTLY)
+V0028 = "v0.0.28-fda648623"  # v0.0.28: no start-up recovery either
+BUILDS = (MAIN, NIGHTLY, V0028)
 SCENARIOS = (
     "empty",
     "healthy",
@@ -72,6 +74,7 @@ EXPECTED: dict[str, dict[str, dict[str, Severity]]] = {
         "approval-stopped": {NO_PROVIDER: Severity.error, DEAD_APPROVAL: Severity.error},
     },
 }
+EXPECTED[V0028] = dict(EXPECTED[NIGHTLY])  # it left what the nightly left, scenario by scenario
 # Finished turns (completed, or the error Codex gave up with), and the schema alone: nothing stuck.
 CLEAN = ("empty", "healthy", "reconnect", "retries-exhausted", "tool-call")
 for _build in BUILDS:
@@ -143,9 +146,11 @@ def test_recordings_are_diagnosed_as_their_scenario_says(build: str, scenario: s
             assert f.subject == facts["approval"]
 
 
-@pytest.mark.parametrize("scenario", [s for b, s in STUCK if b == NIGHTLY and SERVER_GONE in EXPECTED[b][s]])
-def test_without_recovery_the_cut_off_thread_stays_stuck(scenario: str, tmp_path: Path) -> None:
-    (finding,) = scan(_copy(NIGHTLY, scenario, tmp_path), select=[SERVER_GONE]).findings
+@pytest.mark.parametrize(
+    ("build", "scenario"), [(b, s) for b, s in STUCK if b != MAIN and SERVER_GONE in EXPECTED[b][s]]
+)
+def test_without_recovery_the_cut_off_thread_stays_stuck(build: str, scenario: str, tmp_path: Path) -> None:
+    (finding,) = scan(_copy(build, scenario, tmp_path), select=[SERVER_GONE]).findings
     assert "no start-up recovery" in finding.message and finding.repair is not None
 
 
@@ -170,7 +175,7 @@ def _warnings(findings) -> set[tuple[str, str | None]]:
     return {(f.rule, f.thread_id) for f in findings if f.severity != Severity.info}
 
 
-@pytest.mark.parametrize(("build", "scenario"), REPAIRABLE)
+@pytest.mark.parametrize(("build", "scenario"), [(b, s) for b, s in REPAIRABLE if b != MAIN])
 def test_the_repair_works_on_server_written_data(build: str, scenario: str, tmp_path: Path) -> None:
     """fix on a copy: every safe repair applies and verifies, the repaired rules re-scan clean and
     nothing new appears."""
@@ -184,3 +189,14 @@ def test_the_repair_works_on_server_written_data(build: str, scenario: str, tmp_
     after = scan(db).findings
     assert {f.entity for f in after} <= {f.entity for f in before}
     assert _warnings(after) == set()  # every stuck state here has a safe repair
+
+
+@pytest.mark.parametrize("scenario", [s for b, s in REPAIRABLE if b == MAIN])
+def test_a_fork_ledger_is_read_but_never_written(scenario: str, tmp_path: Path) -> None:
+    """main's migrations 41-44 are the fork's own: the rules run, but fix refuses the file in one
+    line and leaves it as it was (the user repairs it with the build that wrote it)."""
+    db = _copy(MAIN, scenario, tmp_path)
+    files = snapshot(db)
+    with pytest.raises(fix_run.Refused, match="nothing will be written"):
+        fix_run.fix(db)
+    assert snapshot(db) == files and not Path(f"{db}.threaddoctor").exists()
