@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import snapshot
-from threaddoctor import Severity, scan
+from threaddoctor import Severity, all_rules, scan
 from threaddoctor.fix import run as fix_run
 
 RECORDED = Path(__file__).resolve().parents[1] / "fixtures" / "t3code" / "recorded"
@@ -80,6 +80,20 @@ CLEAN = ("empty", "healthy", "reconnect", "retries-exhausted", "tool-call")
 for _build in BUILDS:
     EXPECTED[_build].update({s: {} for s in CLEAN})
 
+# Until the server-gone rule and fork ledgers (issue 17, items 1-2) are in this tree, the recordings
+# that need them wait for them; every other expectation runs.
+HAS_SERVER_GONE = any(r.code == SERVER_GONE for r in all_rules())
+NEEDS_ISSUE_17 = pytest.mark.skipif(not HAS_SERVER_GONE, reason="needs T3015 server-gone and fork ledgers")
+
+
+def _needs(build: str, scenario: str) -> bool:
+    return build == MAIN or SERVER_GONE in EXPECTED[build][scenario]
+
+
+def _cases(pairs):
+    return [pytest.param(b, s, marks=NEEDS_ISSUE_17) if _needs(b, s) else (b, s) for b, s in pairs]
+
+
 CASES = [(b, s) for b in BUILDS for s in SCENARIOS]
 STUCK = [(b, s) for b, s in CASES if EXPECTED[b][s]]
 # Stuck until someone repairs it: a finding above information level.
@@ -128,7 +142,7 @@ def test_every_recording_is_covered_and_as_recorded() -> None:
             assert hashlib.sha256((RECORDED / build / name).read_bytes()).hexdigest() == digest, name
 
 
-@pytest.mark.parametrize(("build", "scenario"), CASES)
+@pytest.mark.parametrize(("build", "scenario"), _cases(CASES))
 def test_recordings_are_diagnosed_as_their_scenario_says(build: str, scenario: str, tmp_path: Path) -> None:
     db = _copy(build, scenario, tmp_path)
     facts = _facts(db)
@@ -146,6 +160,7 @@ def test_recordings_are_diagnosed_as_their_scenario_says(build: str, scenario: s
             assert f.subject == facts["approval"]
 
 
+@NEEDS_ISSUE_17
 @pytest.mark.parametrize(
     ("build", "scenario"), [(b, s) for b, s in STUCK if b != MAIN and SERVER_GONE in EXPECTED[b][s]]
 )
@@ -154,12 +169,14 @@ def test_without_recovery_the_cut_off_thread_stays_stuck(build: str, scenario: s
     assert "no start-up recovery" in finding.message and finding.repair is not None
 
 
+@NEEDS_ISSUE_17
 @pytest.mark.parametrize("scenario", [s for b, s in STUCK if b == MAIN and SERVER_GONE in EXPECTED[b][s]])
 def test_with_recovery_the_next_start_recovers_it(scenario: str, tmp_path: Path) -> None:
     (finding,) = scan(_copy(MAIN, scenario, tmp_path), select=[SERVER_GONE]).findings
     assert "next start" in finding.message and "stays stuck" not in finding.message
 
 
+@NEEDS_ISSUE_17
 @pytest.mark.parametrize("build", BUILDS)
 def test_a_live_server_holding_the_killed_database_is_not_judged(build: str, tmp_path: Path) -> None:
     """The same file, but server-runtime.json names a live process that started before it was
@@ -175,7 +192,7 @@ def _warnings(findings) -> set[tuple[str, str | None]]:
     return {(f.rule, f.thread_id) for f in findings if f.severity != Severity.info}
 
 
-@pytest.mark.parametrize(("build", "scenario"), [(b, s) for b, s in REPAIRABLE if b != MAIN])
+@pytest.mark.parametrize(("build", "scenario"), _cases([(b, s) for b, s in REPAIRABLE if b != MAIN]))
 def test_the_repair_works_on_server_written_data(build: str, scenario: str, tmp_path: Path) -> None:
     """fix on a copy: every safe repair applies and verifies, the repaired rules re-scan clean and
     nothing new appears."""
@@ -191,6 +208,7 @@ def test_the_repair_works_on_server_written_data(build: str, scenario: str, tmp_
     assert _warnings(after) == set()  # every stuck state here has a safe repair
 
 
+@NEEDS_ISSUE_17
 @pytest.mark.parametrize("scenario", [s for b, s in REPAIRABLE if b == MAIN])
 def test_a_fork_ledger_is_read_but_never_written(scenario: str, tmp_path: Path) -> None:
     """main's migrations 41-44 are the fork's own: the rules run, but fix refuses the file in one
