@@ -1,57 +1,87 @@
-"""Time `threaddoctor.scan` on a large log beside a plain per-line `json.loads` of the same file.
+"""Time `threaddoctor scan` as a whole program on each shape of a large log, beside a plain
+per-line `json.loads` of the same file run the same way.
 
-Shared by rollout_bench.py and transcript_bench.py. Each measurement runs in its own process,
-best of three; a child prints the seconds its work took (after its imports) and its peak RSS, and
-the scan's peak adds that of its worker process (the second half of a large file is decoded in a
-forked worker). The scan's memory is the peak of the summed proportional set size (PSS) of the
-process and its worker, sampled while it runs: a forked worker shares its parent's pages, which
-the sum of their peak RSS would count twice.
+Shared by rollout_bench.py and transcript_bench.py. For every shape (log_shapes.py) three
+programs run in turns, each in a fresh process (whole_program.py):
+- `plain`: a Python process that `json.loads` every line of the file: the floor;
+- `scan`: `python -m threaddoctor scan FILE --format json > /dev/null`, as a user or CI runs it
+  (interpreter start, imports, the scan, the JSON report);
+- `work`: `threaddoctor.scan(FILE)` in a process that prints the seconds the scan took after
+  its imports, so both the whole program and the reader are visible.
+Each figure is the best and the median of the runs; the ratio is of the medians (the best runs'
+ratio beside it). Peak memory: `ru_maxrss` of each run (the largest of the scan and its forked
+worker), and the summed proportional set size (PSS) of both, sampled in one more run (their
+RSS would count the pages they share twice).
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import subprocess
-import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-DATA = ROOT / "bench" / "data"
-MB = 1_000_000
-# Each child prints: work seconds, findings, its own peak RSS (KB), its children's peak RSS (KB).
-_PEAKS = "import resource as r;print(r.getrusage(r.RUSAGE_SELF).ru_maxrss, r.getrusage(r.RUSAGE_CHILDREN).ru_maxrss)"
-PLAIN = (
-    "import json,sys,time\nt=time.perf_counter()\nwith open(sys.argv[1],'rb') as f:\n    for line in f:\n"
-    f"        json.loads(line)\nprint(time.perf_counter()-t, 0)\n{_PEAKS}"
-)
-SCAN = (
-    "import sys,time\nfrom threaddoctor import scan\nt=time.perf_counter()\nn=len(scan(sys.argv[1]).findings)\n"
-    f"print(time.perf_counter()-t, n)\n{_PEAKS}"
-)
+from log_shapes import SHAPES, ensure
+from whole_program import MB, ROOT, alternating, peak, python, seconds
+
+PLAIN = "import json,sys\nwith open(sys.argv[1],'rb') as f:\n    for line in f:\n        json.loads(line)\n"
+WORK = "import sys,time\nfrom threaddoctor import scan\nt=time.perf_counter()\nscan(sys.argv[1])\nprint(time.perf_counter()-t)\n"
+TARGET = 0.3
+PEAK_MB = 150
 
 
-def run(code: str, target: Path, sample: bool = False) -> tuple[float, float, float, float, str, float]:
-    """(work s, whole process s, own peak RSS MB, worker peak RSS MB, findings, peak PSS MB). Sampling
-    PSS slows the process it samples, so timed runs do not sample."""
-    env = os.environ | {"PYTHONPATH": str(ROOT)}
-    started = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-c", code, str(target)], env=env, stdout=subprocess.PIPE)
-    pss = 0.0
-    while sample and proc.poll() is None:
-        pss = max(pss, _tree_pss(proc.pid))
+def programs(target: Path) -> dict[str, list[str]]:
+    return {
+        "plain": python("-c", PLAIN, str(target)),
+        "scan": python("-m", "threaddoctor", "scan", str(target), "--format", "json"),
+        "work": python("-c", WORK, str(target)),
+    }
+
+
+def measure(kind: str, shapes: tuple[str, ...], runs: int) -> bool:
+    """Print each shape's figures; whether every shape met its targets."""
+    print(f"{kind}: {runs} runs of each program in turns, fresh processes; seconds as best / median\n")
+    print(
+        f"{'shape':<8} {'MB':>4} {'plain s':>12} {'scan s':>12} {'x plain':>14} {'work s':>12} {'rss MB':>7} {'pss MB':>7}"
+    )
+    ok = True
+    for shape, target in ensure(kind, shapes):
+        got = alternating(programs(target), runs, keep_output=("work",))
+        plain, scan = seconds(got["plain"]), seconds(got["scan"])
+        work = [float(r.out) for r in got["work"]]
+        ratio, best_ratio = scan.median / plain.median, scan.best / plain.best
+        pss = sampled_pss(programs(target)["scan"])
+        met = ratio <= TARGET and pss < PEAK_MB
+        ok &= met
+        print(
+            f"{shape:<8} {target.stat().st_size / MB:>4.0f} {plain!s:>12} {scan!s:>12} "
+            f"{ratio:>6.2f} ({best_ratio:.2f}) {min(work):>5.2f} / {sorted(work)[len(work) // 2]:.2f} "
+            f"{peak(got['scan']):>7.1f} {pss:>7.1f}  {'ok' if met else 'MISSED'}"
+        )
+    print(f"\nx plain: median scan / median plain (best / best); target <= {TARGET} on every shape")
+    print(
+        f"rss MB: largest ru_maxrss of the scan's runs; pss MB: peak summed PSS of scan and worker (target < {PEAK_MB})"
+    )
+    return ok
+
+
+def sampled_pss(argv: list[str]) -> float:
+    """MB: the peak summed PSS of a process and its children, sampled every 3 ms (Linux only).
+    Sampling slows the process it samples, so timed runs do not sample."""
+    proc = subprocess.Popen(
+        argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=os.environ | {"PYTHONPATH": str(ROOT)}
+    )
+    high = 0.0
+    while proc.poll() is None:
+        high = max(high, _tree_pss(proc.pid))
         time.sleep(0.003)
-    proc.wait()
-    out = proc.stdout.read() if proc.stdout else b""
-    elapsed = time.perf_counter() - started
-    work, findings, own, children = out.decode().split()
-    return float(work), elapsed, int(own) * 1024 / MB, int(children) * 1024 / MB, findings, pss
+    return high
 
 
 def _tree_pss(pid: int) -> float:
-    """MB of proportional set size of a process and its children: pages a forked worker shares
-    with its parent count half to each, so the sum is what the two really hold (Linux only)."""
+    """Pages a forked worker shares with its parent count half to each, so the sum is what the two
+    really hold."""
     total = 0.0
     for p in [pid, *_children(pid)]:
         try:
@@ -72,37 +102,9 @@ def _children(pid: int) -> list[int]:
     return found
 
 
-def measure(target: Path, runs: int = 3) -> int:
-    plain = min((run(PLAIN, target) for _ in range(runs)), key=lambda r: r[0])
-    scans = [run(SCAN, target) for _ in range(runs)]
-    scan = min(scans, key=lambda r: r[0])
-    peak = run(SCAN, target, sample=True)[5]
-    print(f"{target} ({target.stat().st_size / MB:.0f} MB), best of {runs}, each in its own process\n")
-    print(f"{'measurement':<26} {'work s':>8} {'process s':>10} {'peak MB':>8}")
-    print(f"{'plain json.loads per line':<26} {plain[0]:>8.2f} {plain[1]:>10.2f} {plain[2]:>8.1f}")
-    rss = max(s[2] + s[3] for s in scans)
-    print(f"{'threaddoctor scan':<26} {scan[0]:>8.2f} {scan[1]:>10.2f} {peak:>8.1f}   findings {scan[4]}")
-    print(
-        f"\npeak MB: plain = peak RSS; scan = peak PSS of the scan and its worker, sampled every 3 ms in one more run "
-        f"(the sum of their peak RSS, {rss:.1f} MB, counts the pages they share twice)"
-    )
-    ratio = scan[0] / plain[0]
-    print(f"\nscan / plain parse (work) = {ratio:.2f}   target <= 0.3   {'ok' if ratio <= 0.3 else 'MISSED'}")
-    print(f"scan / plain parse (whole process, imports included) = {scan[1] / plain[1]:.2f}")
-    print(f"peak scan + worker (PSS) = {peak:.1f} MB   target < 150   {'ok' if peak < 150 else 'MISSED'}")
-    return 0
-
-
-def built(target: Path, size: int, turns: int) -> None:
-    """Date a freshly built file an hour back (a log written moments ago may belong to a running
-    agent, and is not judged), and say what was built."""
-    old = time.time() - 3600
-    os.utime(target, (old, old))
-    print(f"built {target} ({size / MB:.0f} MB, {turns} turns)")
-
-
-def bench(target: Path, build: Callable[[], None]) -> int:
-    """Build the file once, then measure."""
-    if not target.exists():
-        build()
-    return measure(target)
+def main(kind: str) -> int:
+    parser = argparse.ArgumentParser(description=f"Scan 200 MB {kind}s of every shape as whole programs.")
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--shape", choices=SHAPES, action="append", help="only this shape (repeatable)")
+    args = parser.parse_args()
+    return 0 if measure(kind, tuple(args.shape or SHAPES), args.runs) else 1

@@ -24,7 +24,7 @@ def detect(src: CodexRollout) -> Iterator[Finding]:
         return  # every turn ended, or a legacy file without turn markers
     if src.left_unjudged(RULE.code, "turn", src.thread_id, turn.turn_id, turn.line):
         return  # Codex may be working on it right now
-    pending = [c for c in src.calls.values() if c.turn == src.current and c.output_line is None]
+    pending = [c for c in src.unanswered_calls() if c.turn == src.current]
     tail = f"; {len(pending)} tool call(s) in it have no output" if pending else ""
     yield RULE.finding(
         src,

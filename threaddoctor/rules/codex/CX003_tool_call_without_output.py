@@ -16,9 +16,7 @@ if TYPE_CHECKING:
 
 def detect(src: CodexRollout) -> Iterator[Finding]:
     current = src.open_turn()
-    for call, turn in src.thread_calls():
-        if call.output_line is not None:
-            continue
+    for call, turn in src.thread_calls(src.unanswered_calls()):
         running = turn is not None and turn is current
         if running and src.left_unjudged(RULE.code, "call", src.thread_id, call.call_id, call.line):
             continue  # a tool Codex may still be running

@@ -15,9 +15,7 @@ if TYPE_CHECKING:
 
 
 def detect(src: CodexRollout) -> Iterator[Finding]:
-    for call, turn in src.thread_calls():
-        if not call.transport:
-            continue
+    for call, turn in src.thread_calls(src.dropped_calls()):
         yield RULE.finding(
             src,
             thread_id=src.thread_id,

@@ -9,8 +9,10 @@ lines); message and reasoning bodies are never decoded.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from bisect import bisect_right
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -30,22 +32,17 @@ _ANSWERS = {
     "custom_tool_call_output": {"custom_tool_call"},
     "tool_search_output": {"tool_search_call"},
 }
-# Kinds whose records matter only for the payload types in _NEEDED; every other record is skipped.
-_SKIPPED = {
-    "event_msg",
-    "response_item",
-    "turn_context",
-    "world_state",
-    "token_usage_record",
-    "inter_agent_communication",
-}
-_NEEDED = lifecycle.EVENTS | _CALLS | set(_ANSWERS)
+# Record kinds read whatever their payload; event_msg records are read when the lifecycle reads
+# their event type, response_item records when they are calls or outputs. Nothing else is kept.
+_READ_KINDS = {"session_meta", "compacted"}
 
 
 class _Payload(msgspec.Struct, gc=False, omit_defaults=True):
     """The payload fields any rule reads; msgspec validates and skips the rest (message bodies,
     reasoning, token counts) without building them. Not tracked by the cyclic GC (gc=False): they
-    hold no cycles, and tracking 150k small objects per 200 MB costs a third of the decode."""
+    hold no cycles, and tracking 150k small objects per 200 MB costs a third of the decode. A tool
+    output is kept as its raw JSON (a reference into the chunk, no string built): it is decoded
+    only when its bytes may hold a transport failure (`_may_report_transport`)."""
 
     type: str | None = None
     turn_id: Any = None
@@ -58,7 +55,7 @@ class _Payload(msgspec.Struct, gc=False, omit_defaults=True):
     call_id: Any = None
     id: Any = None
     name: Any = None
-    output: Any = None
+    output: msgspec.Raw = msgspec.Raw()
     cli_version: Any = None
     history_mode: Any = None
 
@@ -73,39 +70,71 @@ class _Record(msgspec.Struct, gc=False):
     ordinal: int | None = None
 
 
-# What a chunk's records come down to: (line index, kind, payload, timestamp, transport phrase) of
-# each record a rule needs, the ordinals (the first, when they run on without a gap, else all of
-# them) and the last timestamp. Tool outputs are dropped once read: they never cross processes.
-_Picked = tuple[int, Any, _Payload, str | None, str | None]
-_Kept = tuple[list[_Picked], Any, str | None]
+# What a chunk's records come down to, as columns (no object per record, no Python call per call):
+# - events: (line index, kind, payload, timestamp) of the records the lifecycle and the thread's
+#   identity read (session_meta, compacted, the lifecycle's event_msg types), in order;
+# - calls: [line index], [call_id], [kind], [name] of the tool calls;
+# - outputs: [line index], [call_id], [type] of the tool outputs, and {output position: phrase}
+#   of those whose text reports a dropped transport (outputs themselves never leave the chunk);
+# - the ordinals (the first, when they run on without a gap, else all of them), the last timestamp.
+_Event = tuple[int, Any, _Payload, str | None]
+_Kept = tuple[list[_Event], list[list], list[list], dict[int, str], Any, str | None]
 
 
 def _keep(records: list[_Record]) -> _Kept:
-    wanted = [
-        (i, r)
+    """Comprehensions only: a Python statement per record would cost more than its decode."""
+    events = [
+        (i, kind, p, r.timestamp)
         for i, r in enumerate(records)
-        if (p := r.payload) is not None and (r.type not in _SKIPPED or p.type in _NEEDED)
+        if (p := r.payload) is not None
+        and ((kind := r.type) in _READ_KINDS or (kind == "event_msg" and p.type in lifecycle.EVENTS))
     ]
-    picked = []
-    for i, r in wanted:
-        p, transport = r.payload, None
-        if p.output is not None:
-            transport, p.output = transport_dropped(p.output), None
-        picked.append((i, r.type, p, r.timestamp, transport))
+    items = [
+        (i, p)
+        for i, r in enumerate(records)
+        if r.type == "response_item" and (p := r.payload) is not None and type(p.call_id) is str and p.call_id
+    ]
+    calls = [(i, p.call_id, p.type, str(p.name or p.type)) for i, p in items if p.type in _CALLS]
+    answers = [(i, p) for i, p in items if p.type in _ANSWERS]
+    transports = {
+        k: phrase
+        for k, (_, p) in enumerate(answers)
+        if _may_report_transport(p.output) and (phrase := transport_dropped(_raw_value(p.output)))
+    }
+    outputs = [(i, p.call_id, p.type) for i, p in answers]
+    for _, _, p, _ in events:
+        if p.output:  # a view of the chunk's buffer: it must not outlive it, nor cross to the parent
+            p.output = _NO_OUTPUT
     ordinals = [r.ordinal for r in records]
     start = ordinals[0]
     run = type(start) is int and ordinals == list(range(start, start + len(ordinals)))  # compared in C
     last = next((r.timestamp for r in reversed(records) if r.timestamp), None)
-    return picked, start if run else ordinals, last
+    return events, _columns(calls, 4), _columns(outputs, 3), transports, start if run else ordinals, last
+
+
+_NO_OUTPUT = msgspec.Raw()
+
+
+def _columns(rows: list[tuple], width: int) -> list[list]:
+    return [list(column) for column in zip(*rows, strict=True)] if rows else [[] for _ in range(width)]
+
+
+def _raw_value(raw: msgspec.Raw) -> Any:
+    return msgspec.json.decode(raw) if raw else None
 
 
 def _from_dict(record: dict[str, Any]) -> _Record:
     """A line parsed on the slow path, in the fast path's shape (odd values are left out)."""
     payload, ts = record.get("payload"), record.get("timestamp")
-    try:
-        p = msgspec.convert(payload, _Payload) if isinstance(payload, dict) else None
-    except msgspec.ValidationError:
-        p = None
+    p = None
+    if isinstance(payload, dict):
+        fields = {k: v for k, v in payload.items() if k != "output"}
+        try:
+            p = msgspec.convert(fields, _Payload)
+        except msgspec.ValidationError:
+            p = None
+        if p is not None and "output" in payload:
+            p.output = msgspec.Raw(msgspec.json.encode(payload["output"]))
     kind = record.get("type")
     # An ordinal of another type is kept as written: _check_ordinal reports it.
     return _Record(
@@ -128,6 +157,10 @@ _TRANSPORT_HEAD = 1000
 # Words every phrase above contains: a cheap pre-check on the lowered head of the output.
 _TRANSPORT_WORDS = ("transport", "websocket", "exec-server", "by peer", "broken pipe", "after disconnect")
 _COMMAND_RESULT = ("Chunk ID:", "Exit code:", "Process exited", "Wall time:", '{"output":')
+# A command's result as its raw JSON starts (a string opening with one of _COMMAND_RESULT, no
+# space before it): such an output is never a transport failure, and is not decoded at all. Any
+# other output is decoded and judged by transport_dropped.
+_COMMAND_RESULT_JSON = tuple(f'"{head}'.encode() for head in _COMMAND_RESULT if not head.startswith("{"))
 
 
 @dataclass(slots=True)
@@ -139,6 +172,80 @@ class ToolCall:
     turn: int | None  # index into turns
     output_line: int | None = None
     transport: str | None = None  # what the output says about a dropped transport, if anything
+
+
+def _may_report_transport(output: msgspec.Raw) -> bool:
+    return bool(output) and not bytes(output).startswith(_COMMAND_RESULT_JSON)
+
+
+@dataclass
+class ToolColumns:
+    """Every tool call and tool output of the rollout as columns, in file order, paired in bulk
+    when asked (`answers`): a 200 MB rollout holds tens of thousands of calls, and an object per
+    call cost more than decoding it."""
+
+    call_line: list[int] = field(default_factory=list)
+    call_id: list[str] = field(default_factory=list)
+    call_kind: list[str] = field(default_factory=list)
+    call_name: list[str] = field(default_factory=list)
+    output_line: list[int] = field(default_factory=list)
+    output_id: list[str] = field(default_factory=list)
+    output_type: list[str] = field(default_factory=list)
+    transports: dict[int, str] = field(default_factory=dict)  # output index -> the dropped-transport phrase
+    # The current turn after each record that can change it: (line, turn index or None), ascending.
+    turn_lines: list[int] = field(default_factory=list)
+    turn_current: list[int | None] = field(default_factory=list)
+
+    def extend(self, first: int, calls: list[list], outputs: list[list], transports: dict[int, str]) -> None:
+        lines, ids, kinds, names = calls
+        self.call_line += [first + i for i in lines]
+        self.call_id += ids
+        self.call_kind += kinds
+        self.call_name += names
+        base = len(self.output_id)
+        lines, ids, types = outputs
+        self.output_line += [first + i for i in lines]
+        self.output_id += ids
+        self.output_type += types
+        self.transports.update((base + k, phrase) for k, phrase in transports.items())
+
+    def turn_at(self, line: int) -> int | None:
+        """The current turn when the record on `line` was read."""
+        k = bisect_right(self.turn_lines, line) - 1
+        return self.turn_current[k] if k >= 0 else None
+
+    def answers(self) -> dict[str, tuple[int, int | None]]:
+        """call_id -> (index of its call, index of the output that answers it or None), in the
+        order call ids first appear. As Codex pairs them: a later call with the same id replaces
+        the earlier one, and the last output after it whose type answers the call's kind is its."""
+        final = dict(zip(self.call_id, range(len(self.call_id)), strict=True))
+        last = dict(zip(self.output_id, range(len(self.output_id)), strict=True))
+        line, kind, out_line, out_type = self.call_line, self.call_kind, self.output_line, self.output_type
+        paired = {
+            cid: (j, o if o is not None and out_line[o] > line[j] else None)
+            for cid, j in final.items()
+            for o in (last.get(cid),)
+        }
+        odd = {cid for cid, (j, o) in paired.items() if o is not None and kind[j] not in _ANSWERS[out_type[o]]}
+        if odd:  # the last output is of another type: an earlier one after the call may answer it
+            for cid in odd:
+                paired[cid] = (paired[cid][0], None)
+            for o, (cid, otype) in enumerate(zip(self.output_id, out_type, strict=True)):
+                if cid in odd and out_line[o] > line[j := paired[cid][0]] and kind[j] in _ANSWERS[otype]:
+                    paired[cid] = (j, o)
+        return paired
+
+    def call(self, j: int, o: int | None) -> ToolCall:
+        line = self.call_line[j]
+        return ToolCall(
+            self.call_id[j],
+            self.call_kind[j],
+            self.call_name[j],
+            line,
+            self.turn_at(line),
+            None if o is None else self.output_line[o],
+            None if o is None else self.transports.get(o),
+        )
 
 
 @dataclass
@@ -157,7 +264,7 @@ class CodexRollout(LogSource):
     cli_version: str | None = None
     history_mode: str | None = None
     lifecycle: TurnLifecycle = field(default_factory=TurnLifecycle)
-    calls: dict[str, ToolCall] = field(default_factory=dict)
+    tools: ToolColumns = field(default_factory=ToolColumns)
     ordinal_problems: list[OrdinalProblem] = field(default_factory=list)
     last_timestamp: str | None = None
     records: int = 0
@@ -189,9 +296,31 @@ class CodexRollout(LogSource):
         """The turns still part of the thread: a rollback drops turns from it."""
         return (t for t in self.turns if not t.rolled_back)
 
-    def thread_calls(self) -> Iterator[tuple[ToolCall, Turn | None]]:
-        """The tool calls still part of the thread, each with its turn (None outside any turn)."""
-        for call in self.calls.values():
+    @cached_property
+    def _answers(self) -> dict[str, tuple[int, int | None]]:
+        return self.tools.answers()
+
+    @property
+    def calls(self) -> dict[str, ToolCall]:
+        """call_id -> every tool call, with its output if one answers it (made when asked: rules
+        ask only for the calls without output or with a dropped transport)."""
+        return {cid: self.tools.call(j, o) for cid, (j, o) in self._answers.items()}
+
+    def unanswered_calls(self) -> list[ToolCall]:
+        """The calls no output answers, in the order of `calls`."""
+        return [self.tools.call(j, o) for j, o in self._answers.values() if o is None]
+
+    def dropped_calls(self) -> list[ToolCall]:
+        """The calls whose output reports that their transport dropped, in the order of `calls`."""
+        dropped = set(self.tools.transports)
+        if not dropped:
+            return []
+        return [self.tools.call(j, o) for j, o in self._answers.values() if o in dropped]
+
+    def thread_calls(self, calls: Iterable[ToolCall] | None = None) -> Iterator[tuple[ToolCall, Turn | None]]:
+        """The tool calls (of `calls`, all by default) still part of the thread, each with its turn
+        (None outside any turn)."""
+        for call in self.calls.values() if calls is None else calls:
             turn = None if call.turn is None else self.turns[call.turn]
             if turn is None or not turn.rolled_back:
                 yield call, turn
@@ -248,13 +377,16 @@ class CodexRollout(LogSource):
         return expected
 
     def _take(self, first: int, lines: int, kept: _Kept, expected: int | None) -> int | None:
-        picked, ordinals, last_timestamp = kept
+        events, calls, outputs, transports, ordinals, last_timestamp = kept
         self.records += lines
-        known, since = self.history_mode, 0
-        for i, kind, payload, ts, transport in picked:
-            self._apply(first + i, kind, payload, ts or "", transport)
+        known, since, tools = self.history_mode, 0, self.tools
+        for i, kind, payload, ts in events:
+            self._apply(first + i, kind, payload, ts or "")
+            tools.turn_lines.append(first + i)
+            tools.turn_current.append(self.lifecycle.current)
             if known is None and self.history_mode is not None:  # ordinals count from session_meta on
                 known, since = self.history_mode, i
+        tools.extend(first, calls, outputs, transports)
         self.last_timestamp = last_timestamp or self.last_timestamp
         if self.history_mode != "paginated":
             return expected
@@ -297,26 +429,15 @@ class CodexRollout(LogSource):
         self.ordinal_problems.append(OrdinalProblem(line, f"ordinals {before}-{jumped - 1} missing"))
         return expected
 
-    def _apply(self, lineno: int, kind: Any, p: _Payload, ts: str, transport: str | None) -> None:
+    def _apply(self, lineno: int, kind: Any, p: _Payload, ts: str) -> None:
         if kind == "session_meta":
             self.thread_id = self.thread_id or _str(p.id)
             self.cli_version = self.cli_version or _str(p.cli_version)
             self.history_mode = self.history_mode or _str(p.history_mode)
         elif kind == "event_msg":
             self.lifecycle.event(lineno, p, ts)
-        elif kind == "response_item":
-            self._response_item(lineno, p, transport)
         elif kind == "compacted":
             self.lifecycle.compacted(lineno, ts)
-
-    def _response_item(self, lineno: int, p: _Payload, transport: str | None) -> None:
-        call_id = p.call_id
-        if not isinstance(call_id, str) or not call_id:  # Codex pairs calls and outputs by call_id only
-            return
-        if p.type in _CALLS:
-            self.calls[call_id] = ToolCall(call_id, p.type, str(p.name or p.type), lineno, self.current)
-        elif (call := self.calls.get(call_id)) is not None and call.kind in _ANSWERS.get(p.type or "", ()):
-            call.output_line, call.transport = lineno, transport
 
 
 def _output_text(output: Any) -> str:

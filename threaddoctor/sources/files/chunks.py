@@ -283,6 +283,7 @@ def _decoded(path: Path, fmt: LineFormat, start: int, stop: int | None, keep_raw
             records = _proven(buf, view, decoder, fmt.joint)
             if records is not None:
                 kept, lines, raw = fmt.keep(records), len(records), b""
+                records = None  # may hold views of the buffer (msgspec.Raw), which must be released
             else:
                 kept, raw = None, view.tobytes() if keep_raw else b""
                 lines = buf.count(b"\n", 0, end) + (not buf.endswith(b"\n", 0, end))
