@@ -20,9 +20,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import re
 import sys
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -70,9 +72,18 @@ def _text(rng: random.Random, low: int, high: int, non_ascii: bool) -> str:
     return (piece * (n // len(piece) + 1))[:n]
 
 
-def _large(rng: random.Random) -> int:
-    """The size of a rare very large tool output: 100 KB to 1 MB."""
-    return rng.randint(100_000, 1_000_000)
+class _Large:
+    """When a tool output is one of the rare very large ones (100 KB to 1 MB): the first after a
+    third of the file, then one every 6 MB (22 in 200 MB)."""
+
+    def __init__(self, rng: random.Random, size: int) -> None:
+        self.rng, self.at = rng, size // 3
+
+    def size(self, written: int, usual: int) -> int:
+        if written < self.at:
+            return usual
+        self.at += 6 * MB
+        return self.rng.randint(100_000, 1_000_000)
 
 
 class _Writer:
@@ -164,9 +175,9 @@ def build_rollout(target: Path, shape: str, size: int = SIZE, seed: int = 7) -> 
         _uniform_rollout(target, size)
         return
     rng, w = random.Random(seed), _Writer(target, size)
-    log, mixed = _Rollout(rng), shape == "mixed"
+    log, mixed, large = _Rollout(rng), shape == "mixed", _Large(rng, size)
     w.write(log.line("session_meta", log.recorded_turn))
-    n, last = 0, ""
+    n, made = 0, 0
     while not w.full:
         n += 1
         turn = f"01a1fcce-{n:04x}-7f40-ab7e-{rng.getrandbits(48):012x}"
@@ -181,9 +192,13 @@ def build_rollout(target: Path, shape: str, size: int = SIZE, seed: int = 7) -> 
             w.write(log.line("function_call", turn, call))
             w.write(log.line("token_usage_record", turn, call))
             w.write(log.line("item_completed:CommandExecution", turn, call))
-            size_out = _large(rng) if mixed and rng.random() < 1 / 5000 else rng.randint(20, 1200)
+            size_out = rng.randint(20, 1200)
+            size_out = large.size(w.written, size_out) if mixed else size_out
             output = "Chunk ID: 266777\nWall time: 0.0000 seconds\nProcess exited with code 0\nOutput:\n"
             output += _text(rng, size_out, size_out, mixed)
+            made += 1
+            if mixed and made % 300 == 2:  # now and then the executor's connection drops
+                output = "exec-server connection closed while the command ran"
             w.write(log.line("function_call_output", turn, call, output=output))
             w.write(log.line("token_count", turn, call))
             if w.full:
@@ -197,8 +212,7 @@ def build_rollout(target: Path, shape: str, size: int = SIZE, seed: int = 7) -> 
         )
         w.write(log.line("token_usage_record", turn))
         w.write(log.line("token_count", turn))
-        last = log.line("task_complete", turn, last_agent_message=answer)
-        w.write(last)
+        w.write(log.line("task_complete", turn, last_agent_message=answer))
     if mixed:
         w.torn(log.line("token_count", turn))
     w.close()
@@ -273,6 +287,7 @@ def build_transcript(target: Path, shape: str, size: int = SIZE, seed: int = 7) 
     header, turn, session = _transcript_template()
     snapshot, prompt, text, use, result, answer, hook, duration, last_prompt = turn
     rng, w, mixed = random.Random(seed), _Writer(target, size), shape == "mixed"
+    large = _Large(rng, size)
     clock, parent, n = _Clock(rng), None, 0
     for line in header:
         w.write(line + "\n")
@@ -301,7 +316,8 @@ def build_transcript(target: Path, shape: str, size: int = SIZE, seed: int = 7) 
             if w.full:  # killed while the tool ran: a tool_use without its result
                 killed = True
                 break
-            size_out = _large(rng) if mixed and rng.random() < 1 / 5000 else rng.randint(2, 600)
+            size_out = rng.randint(2, 600)
+            size_out = large.size(w.written, size_out) if mixed else size_out
             output = _text(rng, size_out, size_out, mixed)
             answered["message"]["content"][0]["content"] = output
             answered["toolUseResult"]["stdout"] = output
@@ -375,16 +391,13 @@ def ensure(kind: str, shapes: tuple[str, ...] = SHAPES, size: int = SIZE, seed: 
         target = path(kind, shape)
         if not target.exists():
             BUILDERS[kind](target, shape, size, seed)
-            _aged(target)
+            aged(target)
         yield shape, target
 
 
-def _aged(target: Path) -> None:
+def aged(target: Path) -> None:
     """Date a freshly built file an hour back: a log written moments ago may belong to a running
     agent, and is not judged."""
-    import os
-    import time
-
     old = time.time() - 3600
     os.utime(target, (old, old))
 
