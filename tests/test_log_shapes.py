@@ -9,7 +9,6 @@ swapped). Chunks of 1 KB and a worker for every file, so every path runs on a fe
 from __future__ import annotations
 
 import random
-from pathlib import Path
 
 import pytest
 
