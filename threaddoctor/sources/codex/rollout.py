@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -22,7 +22,7 @@ from threaddoctor.sources.codex import lifecycle
 from threaddoctor.sources.codex.lifecycle import Turn, TurnLifecycle
 from threaddoctor.sources.files.base import LogSource
 from threaddoctor.sources.files.chunks import LineFormat, decoded_chunks, gc_paused
-from threaddoctor.sources.files.lines import LineReader
+from threaddoctor.sources.files.lines import LineReader, loads
 from threaddoctor.sources.files.liveness import parse_time
 
 _CALLS = {"function_call", "custom_tool_call", "local_shell_call", "tool_search_call"}
@@ -70,6 +70,37 @@ class _Record(msgspec.Struct, gc=False):
     ordinal: int | None = None
 
 
+class _Kind(msgspec.Struct, gc=False):
+    """What a payload holds that tells the records the reader needs from the rest, and all it
+    needs of a call or an output. Decoded for every line (typed as in _Payload: a line this cannot
+    decode, _Payload cannot either); the few records the lifecycle reads are decoded again whole:
+    building the turn ids and timestamps of every record cost a third of the decode."""
+
+    type: str | None = None
+    call_id: Any = None
+    name: Any = None
+    output: msgspec.Raw = msgspec.Raw()
+
+
+class _Line(msgspec.Struct, gc=False):
+    type: str | None = None
+    payload: _Kind | None = None
+    ordinal: int | None = None
+
+
+_FULL = msgspec.json.Decoder(_Record)
+
+
+def _whole(line: bytes) -> _Record:
+    """A line decoded again with every field a rule reads. Its JSON is valid (the chunk was
+    decoded), but a field of another type fails here (a number as timestamp): read as the
+    line-by-line path reads it."""
+    try:
+        return _FULL.decode(line)
+    except msgspec.ValidationError:
+        return _from_dict(loads(line))
+
+
 # What a chunk's records come down to, as columns (no object per record, no Python call per call):
 # - events: (line index, kind, payload, timestamp) of the records the lifecycle and the thread's
 #   identity read (session_meta, compacted, the lifecycle's event_msg types), in order;
@@ -81,14 +112,17 @@ _Event = tuple[int, Any, _Payload, str | None]
 _Kept = tuple[list[_Event], list[list], list[list], dict[int, str], Any, str | None]
 
 
-def _keep(records: list[_Record]) -> _Kept:
-    """Comprehensions only: a Python statement per record would cost more than its decode."""
-    events = [
-        (i, kind, p, r.timestamp)
+def _keep(records: list[_Line] | list[_Record], line: Callable[[int], bytes] | None = None) -> _Kept:
+    """Comprehensions only: a Python statement per record would cost more than its decode. With
+    `line`, the records are _Lines, and the events' lines are decoded again whole."""
+    read = [
+        i
         for i, r in enumerate(records)
         if (p := r.payload) is not None
         and ((kind := r.type) in _READ_KINDS or (kind == "event_msg" and p.type in lifecycle.EVENTS))
     ]
+    whole = [_whole(line(i)) for i in read] if line is not None else [records[i] for i in read]
+    events = [(i, r.type, r.payload, r.timestamp) for i, r in zip(read, whole, strict=True)]
     items = [
         (i, p)
         for i, r in enumerate(records)
@@ -108,7 +142,10 @@ def _keep(records: list[_Record]) -> _Kept:
     ordinals = [r.ordinal for r in records]
     start = ordinals[0]
     run = type(start) is int and ordinals == list(range(start, start + len(ordinals)))  # compared in C
-    last = next((r.timestamp for r in reversed(records) if r.timestamp), None)
+    if line is None:
+        last = next((r.timestamp for r in reversed(records) if r.timestamp), None)
+    else:  # usually the last line's
+        last = next((ts for i in range(len(records) - 1, -1, -1) if (ts := _whole(line(i)).timestamp)), None)
     return events, _columns(calls, 4), _columns(outputs, 3), transports, start if run else ordinals, last
 
 
@@ -142,7 +179,7 @@ def _from_dict(record: dict[str, Any]) -> _Record:
     )
 
 
-ROLLOUT = LineFormat(_Record, _keep, _Kept, joint=b'}\n{"timestamp":"')
+ROLLOUT = LineFormat(_Line, _keep, _Kept, joint=b'}\n{"timestamp":"', rereads=True)
 # What a tool output says when the transport under it, not the agent, failed (exec-server
 # reconnects, Codex PR #23867 and #28512; MCP stdio servers after a blip). Assumed, as the
 # reference documents no exact text: the failure is reported as the output itself, so the phrase

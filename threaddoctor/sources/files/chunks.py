@@ -60,6 +60,9 @@ class LineFormat:
     keep: Callable[[list[Any]], Any]  # a clean chunk's records -> what the reader needs
     kept: Any  # the type `keep` returns, for msgspec to carry it back from the worker
     joint: bytes = b"}\n{"  # what separates two records, counted in chunks of short lines (longer is faster)
+    # keep is also given `line`, which returns the bytes of a chunk's line by index: a format whose
+    # `record` holds only what tells records apart decodes the few it reads again, fully
+    rereads: bool = False
 
     def decoder(self) -> msgspec.json.Decoder:
         return _decoder(self.record)
@@ -280,14 +283,34 @@ def _decoded(path: Path, fmt: LineFormat, start: int, stop: int | None, keep_raw
     decoder = fmt.decoder()
     for buf, end, offset in _pieces(path, start, stop):
         with memoryview(buf) as whole, whole[:end] as view:
-            records = _proven(buf, view, decoder, fmt.joint)
+            ends: list[int] = []
+            records = _proven(buf, view, decoder, fmt.joint, ends)
             if records is not None:
-                kept, lines, raw = fmt.keep(records), len(records), b""
+                kept = fmt.keep(records, _Lines(buf, end, ends)) if fmt.rereads else fmt.keep(records)
+                lines, raw = len(records), b""
                 records = None  # may hold views of the buffer (msgspec.Raw), which must be released
             else:
                 kept, raw = None, view.tobytes() if keep_raw else b""
                 lines = buf.count(b"\n", 0, end) + (not buf.endswith(b"\n", 0, end))
         yield lines, kept, raw, offset, end
+
+
+class _Lines:
+    """The lines of a proven chunk, by index: from the newlines found while proving it, or, when it
+    was proven by counting them, found when first asked for."""
+
+    def __init__(self, buf: bytearray, end: int, ends: list[int]) -> None:
+        self.buf, self.end, self.ends = buf, end, ends
+
+    def __call__(self, i: int) -> bytes:
+        ends, find = self.ends, self.buf.find
+        if not ends:
+            at = find(b"\n", 0, self.end)
+            while at != -1:
+                ends.append(at)
+                at = find(b"\n", at + 1, self.end)
+        start = ends[i - 1] + 1 if i else 0
+        return bytes(self.buf[start : ends[i] + 1])
 
 
 def _read_range(path: Path, offset: int, length: int) -> bytes:
@@ -329,12 +352,15 @@ def _pieces(path: Path, start: int, stop: int | None) -> Iterator[tuple[bytearra
             have = len(tail)
 
 
-def _proven(buf: bytearray, view: memoryview, decoder: msgspec.json.Decoder, joint: bytes) -> list[Any] | None:
-    """The records of buf[:len(view)] when it is proven to hold exactly one per line, else None."""
+def _proven(
+    buf: bytearray, view: memoryview, decoder: msgspec.json.Decoder, joint: bytes, ends: list[int] | None = None
+) -> list[Any] | None:
+    """The records of buf[:len(view)] when it is proven to hold exactly one per line, else None.
+    Where the newlines were found one by one, their places are appended to `ends`."""
     end = len(view)
     if not (buf.startswith(b"{") and buf.endswith(b"}\n", 0, end)) or buf.find(b"\x00", 0, end) != -1:
         return None
-    lines = _joined_lines(buf, end, joint)
+    lines = _joined_lines(buf, end, joint, [] if ends is None else ends)
     if lines is None:
         return None
     if not buf.isascii() and not _utf8(view):  # the whole buffer: a stale byte past `end` only costs a decode
@@ -360,7 +386,7 @@ def _utf8(view: memoryview) -> bool:
     return True
 
 
-def _joined_lines(buf: bytearray, end: int, joint: bytes) -> int | None:
+def _joined_lines(buf: bytearray, end: int, joint: bytes, ends: list[int]) -> int | None:
     """How many newlines buf[:end] holds, when every one joins two records (a `}` before it and a
     `{` after it, or the end); else None. Agents' lines run to kilobytes, so hopping from newline
     to newline (memchr) beats counting the joint needle over every byte, five times over on 200 MB;
@@ -368,14 +394,15 @@ def _joined_lines(buf: bytearray, end: int, joint: bytes) -> int | None:
     if buf.count(b"\n", 0, min(end, 8192)) > 32:  # lines under ~250 bytes: count
         lines = buf.count(b"\n", 0, end)
         return lines if buf.count(joint, 0, end) == lines - 1 else None
-    find, last = buf.find, end - 1
-    at, lines = find(b"\n", 0, end), 0
+    find, last, found = buf.find, end - 1, ends.append
+    at = find(b"\n", 0, end)
     while at != -1:
-        lines += 1
+        found(at)
         if buf[at - 1] != 0x7D or (at != last and buf[at + 1] != 0x7B):  # "}" before, "{" after
+            ends.clear()
             return None
         at = find(b"\n", at + 1, end)
-    return lines
+    return len(ends)
 
 
 def _split_point(path: Path) -> int:
