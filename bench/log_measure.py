@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 from log_shapes import SHAPES, ensure
-from whole_program import MB, ROOT, alternating, peak, python, seconds
+from whole_program import MB, ROOT, alternating, cpu, peak, python, seconds
 
 PLAIN = "import json,sys\nwith open(sys.argv[1],'rb') as f:\n    for line in f:\n        json.loads(line)\n"
 WORK = "import sys,time\nfrom threaddoctor import scan\nt=time.perf_counter()\nscan(sys.argv[1])\nprint(time.perf_counter()-t)\n"
@@ -43,7 +43,7 @@ def measure(kind: str, shapes: tuple[str, ...], runs: int) -> bool:
     """Print each shape's figures; whether every shape met its targets."""
     print(f"{kind}: {runs} runs of each program in turns, fresh processes; seconds as best / median\n")
     print(
-        f"{'shape':<8} {'MB':>4} {'plain s':>12} {'scan s':>12} {'x plain':>14} {'work s':>12} {'rss MB':>7} {'pss MB':>7}"
+        f"{'shape':<8} {'MB':>4} {'plain s':>12} {'scan s':>12} {'x plain':>14} {'work s':>12} {'rss MB':>7} {'pss MB':>7} {'cpu x':>6}"
     )
     ok = True
     for shape, target in ensure(kind, shapes):
@@ -57,9 +57,11 @@ def measure(kind: str, shapes: tuple[str, ...], runs: int) -> bool:
         print(
             f"{shape:<8} {target.stat().st_size / MB:>4.0f} {plain!s:>12} {scan!s:>12} "
             f"{ratio:>6.2f} ({best_ratio:.2f}) {min(work):>5.2f} / {sorted(work)[len(work) // 2]:.2f} "
-            f"{peak(got['scan']):>7.1f} {pss:>7.1f}  {'ok' if met else 'MISSED'}"
+            f"{peak(got['scan']):>7.1f} {pss:>7.1f} {cpu(got['scan']).median / cpu(got['plain']).median:>6.2f}"
+            f"  {'ok' if met else 'MISSED'}"
         )
     print(f"\nx plain: median scan / median plain (best / best); target <= {TARGET} on every shape")
+    print("cpu x: median CPU seconds of the scan (its worker's included) / those of the plain parse")
     print(
         f"rss MB: largest ru_maxrss of the scan's runs; pss MB: peak summed PSS of scan and worker (target < {PEAK_MB})"
     )

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from itertools import compress
-from operator import itemgetter
+from operator import attrgetter, itemgetter
 from typing import Any
 
 import msgspec
@@ -200,7 +200,7 @@ def keep(lines: list[_Line]) -> Kept:
         *_calls(lines, uuid),
         [
             entry(k + 1, r)
-            for k, r in enumerate(lines)
+            for k, r in (enumerate(lines) if _maybe_odd(lines) else ())
             if (  # inline: a function call per line would cost more than the test
                 r.isSidechain is True
                 or r.logicalParentUuid
@@ -216,6 +216,23 @@ def keep(lines: list[_Line]) -> Kept:
     session_id = next((r.sessionId for r in lines if r.sessionId), None)
     version = next((r.version for r in reversed(lines) if r.version), None)
     return rows, session_id, version, titles
+
+
+_ODD_FIELDS = tuple(attrgetter(name) for name in ("isSidechain", "isApiErrorMessage", "subtype", "logicalParentUuid"))
+_COMPACT_METADATA = attrgetter("compactMetadata")
+
+
+def _maybe_odd(lines: list[_Line]) -> bool:
+    """Whether any line may be one the columns cannot describe: each field looked at over all the
+    lines in C (map, `in`), where the test in `keep` is a Python step per line; most chunks have none."""
+    sidechain, api_error, subtype, logical = (map(get, lines) for get in _ODD_FIELDS)
+    return (
+        True in sidechain
+        or True in api_error
+        or "compact_boundary" in subtype
+        or any(logical)
+        or list(map(_COMPACT_METADATA, lines)).count(None) != len(lines)
+    )
 
 
 def _links(uuid: list[str | None], up: list[str | None]) -> tuple[list[str | None], list]:
