@@ -18,7 +18,7 @@ from threaddoctor.engine import run_rules
 from threaddoctor.rules import rules_for
 from threaddoctor.sources.claude import transcript
 from threaddoctor.sources.codex import rollout
-from threaddoctor.sources.files import base, chunks
+from threaddoctor.sources.files import chunks
 
 SIZE = 120_000
 
@@ -27,9 +27,6 @@ SIZE = 120_000
 def small_chunks(monkeypatch):
     monkeypatch.setattr(chunks, "CHUNK_BYTES", 1024)
     monkeypatch.setattr(chunks, "PARALLEL_MIN_BYTES", 0)
-    # Not asked of /proc: its answer is listed once a second by (device, inode), and a file of this
-    # test may reuse the inode of one that was open a moment ago.
-    monkeypatch.setattr(base, "held_open", lambda path: False)
 
 
 def _rollout_facts(src: rollout.CodexRollout) -> tuple:
