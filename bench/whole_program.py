@@ -73,6 +73,9 @@ class Timing:
     wall: list[float] = field(default_factory=list)  # seconds per run, the whole process
     work: list[float] = field(default_factory=list)  # seconds per run the program reported for its work
     peak: list[float] = field(default_factory=list)  # MB per run: the largest RSS in the process tree
+    # CPU seconds per run (user + system, reaped children such as a forked worker included): on a
+    # machine shared with other work, wall time follows the load, CPU time much less
+    cpu: list[float] = field(default_factory=list)
     status: list[int] = field(default_factory=list)
     stdout: bytes = b""  # of the last run
 
@@ -129,24 +132,40 @@ def measure(program: Program, runs: int = 5, keep_stdout: bool = False) -> Timin
     parent, which shares its pages; `peak_pss` sums them properly)."""
     timing = Timing(program.label)
     for _ in range(runs):
-        with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-            started = time.perf_counter()
-            proc = subprocess.Popen(
-                program.argv, cwd=ROOT, env=environment(), stdout=out if keep_stdout else subprocess.DEVNULL, stderr=err
-            )
-            _, status, usage = os.wait4(proc.pid, 0)
-            timing.wall.append(time.perf_counter() - started)
-            proc.returncode = os.waitstatus_to_exitcode(status)
-            timing.status.append(proc.returncode)
-            timing.peak.append(usage.ru_maxrss * (1 if sys.platform == "darwin" else 1024) / MB)
-            err.seek(0)
-            found = _WORK.findall(err.read())
-            if found:
-                timing.work.append(float(found[-1]))
-            if keep_stdout:
-                out.seek(0)
-                timing.stdout = out.read()
+        _run(program, timing, keep_stdout)
     return timing
+
+
+def in_turns(programs: Sequence[Program], runs: int = 5) -> list[Timing]:
+    """Each program `runs` times, in turns (A B C A B C ...): on a shared machine, load that comes
+    and goes then slows each alike, and paired ratios stay comparable."""
+    timings = [Timing(p.label) for p in programs]
+    for _ in range(runs):
+        for program, timing in zip(programs, timings, strict=True):
+            _run(program, timing, False)
+    return timings
+
+
+def _run(program: Program, timing: Timing, keep_stdout: bool) -> None:
+    """One fresh process of `program`, its figures added to `timing`."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        started = time.perf_counter()
+        proc = subprocess.Popen(
+            program.argv, cwd=ROOT, env=environment(), stdout=out if keep_stdout else subprocess.DEVNULL, stderr=err
+        )
+        _, status, usage = os.wait4(proc.pid, 0)
+        timing.wall.append(time.perf_counter() - started)
+        timing.cpu.append(usage.ru_utime + usage.ru_stime)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        timing.status.append(proc.returncode)
+        timing.peak.append(usage.ru_maxrss * (1 if sys.platform == "darwin" else 1024) / MB)
+        err.seek(0)
+        found = _WORK.findall(err.read())
+        if found:
+            timing.work.append(float(found[-1]))
+        if keep_stdout:
+            out.seek(0)
+            timing.stdout = out.read()
 
 
 def peak_pss(program: Program, every: float = 0.003) -> float:
