@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+from collections.abc import Callable
 from enum import IntEnum, StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, get_args
@@ -25,7 +26,8 @@ if TYPE_CHECKING:
     from rich.console import Console
     from rich.progress import Progress
 
-    from threaddoctor import config
+    from threaddoctor import baseline, config
+    from threaddoctor.engine import ScanResult
     from threaddoctor.fix.files import FileFixReport
     from threaddoctor.rules.base import Rule
     from threaddoctor.sources.files.liveness import LiveCheck
@@ -48,6 +50,7 @@ class OutputFormat(StrEnum):
     sarif = "sarif"
     github = "github"
     junit = "junit"
+    jsonl = "jsonl"
 
 
 def _plain_types(command: typer.core.TyperCommand | TyperGroup, ctx: typer.Context) -> None:
@@ -237,51 +240,74 @@ def scan(
             help="Judge every turn, even of a log an agent may still be writing (held open, or written moments ago)",
         ),
     ] = False,
+    jobs: Annotated[
+        int, typer.Option("--jobs", "-j", min=1, help="Check this many files at once, in as many processes")
+    ] = 1,
 ) -> None:
     """Scan T3 Code databases (read-only) or exported logs and report stuck threads. A log an agent may
     still be writing (held open, or its newest record and last write both recent) has its current turn
-    left unjudged, and the report says so."""
+    left unjudged, and the report says so. A file that cannot be read is reported and the others are
+    still checked; the exit status is then 2."""
     from threaddoctor import baseline, config
-    from threaddoctor.report import outputs
+    from threaddoctor.fleet import check_stream
+    from threaddoctor.report import jsonl, outputs
     from threaddoctor.sources.files.liveness import LiveCheck
 
     live_check = LiveCheck.off if settled else LiveCheck.held_open if ctx.info_name == "check" else LiveCheck.recent
     progress = LazyProgress(err)
     try:
         cfg = config.load()
-        rules = _chosen_rules(select or cfg.select, ignore or cfg.ignore)
+        chosen = (fmt.value if fmt else None) or cfg.output_format or "text"
+        select, ignore = select or cfg.select, ignore or cfg.ignore
+        rules = _chosen_rules(select, ignore)
         targets = _targets(paths, example, announce=fmt in (None, OutputFormat.text))
-        results = [_scan_one(t, rules, deep or cfg.deep, progress, live_check) for t in targets]
-        results = baseline.override_severity(results, _severities(cfg))
+        files = {
+            "text": text_output or cfg.text_output,
+            "json": json_output or cfg.json_output,
+            "sarif": sarif_output or cfg.sarif_output,
+            "junit": junit_output or cfg.junit_output,
+            "github": github_output or cfg.github_output,
+        }
         known = baseline_file or cfg.baseline
-        if known is not None:
-            results = baseline.apply(results, baseline.read(known))
-        outputs.write_files(
-            {
-                "text": text_output or cfg.text_output,
-                "json": json_output or cfg.json_output,
-                "sarif": sarif_output or cfg.sarif_output,
-                "junit": junit_output or cfg.junit_output,
-                "github": github_output or cfg.github_output,
-            },
-            results,
-            rules,
-        )
+        adjust = _adjuster(_severities(cfg), baseline.read(known) if known is not None else None)
+        # JSON Lines are written as files finish and nothing is kept, unless a report file needs the whole.
+        keep = chosen != "jsonl" or any(files.values())
+        kept: dict[int, ScanResult] = {}
+        counts = {"files": 0, "findings": 0, "unreadable": 0, "failing": 0}
+        for i, result in check_stream(
+            targets, jobs, select or (), ignore or (), deep or cfg.deep, progress, live_check
+        ):
+            result = adjust(result)
+            _count(counts, result)
+            if result.unreadable is not None:
+                err.print(f"threaddoctor: error: {result.unreadable.message}", markup=False, soft_wrap=True)
+            if chosen == "jsonl":
+                sys.stdout.write(jsonl.file_lines(result))
+                sys.stdout.flush()
+            if keep:
+                kept[i] = result
+        results = [kept[i] for i in sorted(kept)]
+        outputs.write_files(files, results, rules)
     except ThreadDoctorError as e:
         raise fail(str(e)) from None
     except OSError as e:
         raise fail(f"{e.filename}: cannot write ({e.strerror})") from None
     finally:
         progress.close()
-    chosen = (fmt.value if fmt else None) or cfg.output_format or "text"
-    if chosen == "text":
-        outputs.render_text(results, out)
+    if chosen == "jsonl":
+        sys.stdout.write(jsonl.total_line(counts["files"], counts["findings"], counts["unreadable"]))
+    elif chosen == "text":
+        # One input that cannot be read: its one-line error is the whole report.
+        if not (len(results) == 1 and results[0].unreadable):
+            outputs.render_text(results, out)
     else:
         sys.stdout.write(outputs.render(chosen, results, rules))  # not out.file: that makes a console
-    # Information (a reconnect that recovered, say) is reported but never fails a build.
-    found = any(f.severity is not Severity.info for r in results for f in r.findings)
+    if counts["unreadable"]:
+        raise typer.Exit(Exit.ERROR)
     raise typer.Exit(
-        Exit.FINDINGS if found and not (exit_zero if exit_zero is not None else cfg.exit_zero) else Exit.CLEAN
+        Exit.FINDINGS
+        if counts["failing"] and not (exit_zero if exit_zero is not None else cfg.exit_zero)
+        else Exit.CLEAN
     )
 
 
@@ -301,15 +327,29 @@ def _scan_one(
 ):
     """Scan a file, or the database a T3 home uses, with the notes about the file left behind.
     `live_check` None: the engine's default (`recent`)."""
-    from threaddoctor.engine import scan as run_scan
+    from threaddoctor.fleet import scan_target
     from threaddoctor.sources.files.liveness import LiveCheck
-    from threaddoctor.sources.t3code.v2 import home as t3_home
 
-    live_check = live_check or LiveCheck.recent
-    path, notes = t3_home.resolve(target)
-    result = run_scan(path, rules=rules, deep=deep, progress=progress, live_check=live_check)
-    result.notes[:0] = notes
-    return result
+    return scan_target(target, rules, deep, progress, live_check or LiveCheck.recent)
+
+
+def _adjuster(severities: dict[str, str], known: baseline.Baseline | None) -> Callable[[ScanResult], ScanResult]:
+    """Config severity overrides, then the baseline, applied to each result as it comes in."""
+    from threaddoctor import baseline
+
+    def adjust(result: ScanResult) -> ScanResult:
+        (result,) = baseline.override_severity([result], severities)
+        return baseline.apply([result], known)[0] if known is not None else result
+
+    return adjust
+
+
+def _count(counts: dict[str, int], result: ScanResult) -> None:
+    counts["files"] += 1
+    counts["findings"] += len(result.findings)
+    counts["unreadable"] += result.unreadable is not None
+    # Information (a reconnect that recovered, say) is reported but never fails a build.
+    counts["failing"] += any(f.severity is not Severity.info for f in result.findings)
 
 
 def _chosen_rules(select: list[str] | None, ignore: list[str] | None) -> list[Rule] | None:

@@ -26,6 +26,20 @@ if TYPE_CHECKING:
 _SCOPE_ORDER = {"schema": 0, "state": 1, "log": 2}
 
 
+class Unreadable(BaseModel):
+    """A file the scan could not read: why, and where reading stopped. `message` is the one-line
+    error `scan` prints for it; `line` the line (of a log) it stopped at, None when it stopped
+    before any line could be read (a missing file, not a format threaddoctor reads, a damaged database)."""
+
+    message: str
+    reason: str
+    line: int | None = None
+
+    @property
+    def stopped_at(self) -> str:
+        return f"at line {self.line}" if self.line is not None else "before the first record"
+
+
 class ScanResult(BaseModel):
     source: str
     source_kind: str
@@ -37,6 +51,7 @@ class ScanResult(BaseModel):
     events_decoded: int = 0
     seconds: float = 0.0
     thread_titles: dict[str, str] = Field(default_factory=dict)
+    unreadable: Unreadable | None = None  # set when the file could not be read (check goes on with the rest)
 
     def counts(self) -> dict[str, int]:
         out = {s.value: 0 for s in Severity}

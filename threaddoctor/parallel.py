@@ -22,11 +22,16 @@ def forks() -> bool:
 
 def worker_pool() -> ProcessPoolExecutor:
     """One worker, forked where the platform can."""
+    return process_pool(1)
+
+
+def process_pool(workers: int) -> ProcessPoolExecutor:
+    """`workers` processes, forked where the platform can."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
     context = multiprocessing.get_context("fork" if forks() else "spawn")
-    return ProcessPoolExecutor(max_workers=1, mp_context=context)
+    return ProcessPoolExecutor(max_workers=workers, mp_context=context)
 
 
 def stop_workers(pool: ProcessPoolExecutor) -> None:

@@ -39,6 +39,17 @@ def annotation(f: Finding) -> str:
     return f"::{COMMAND[f.severity]} {','.join(props)}::{escape_data(message)}"
 
 
+def unreadable_annotation(result: ScanResult) -> str:
+    """An error annotation on a file that could not be read, at the line reading stopped at."""
+    u = result.unreadable
+    assert u is not None
+    props = [f"file={escape_property(relative_path(result.source)[0])}"]
+    if u.line is not None:
+        props.append(f"line={u.line}")
+    props.append(f"title={escape_property('threaddoctor: cannot read')}")
+    return f"::error {','.join(props)}::{escape_data(u.reason + f' (reading stopped {u.stopped_at})')}"
+
+
 def note(result: ScanResult, text: str) -> str:
     """A scan's note (which file was scanned and why, what was not run) as a notice."""
     props = f"file={escape_property(relative_path(result.source)[0])},title={escape_property('threaddoctor note')}"
@@ -57,13 +68,14 @@ def unjudged_notice(result: ScanResult, u: Unjudged) -> str:
 
 
 def annotations(results: list[ScanResult]) -> str:
-    """One workflow command per note, per finding and per item left unjudged (a notice at its
-    line), each on its own line; empty when there are none."""
+    """One workflow command per note, per unreadable file, per finding and per item left unjudged
+    (a notice at its line), each on its own line; empty when there are none."""
     return "".join(
         line + "\n"
         for r in results
         for line in [
             *(note(r, n) for n in r.notes),
+            *([unreadable_annotation(r)] if r.unreadable else []),
             *map(annotation, r.findings),
             *(unjudged_notice(r, u) for u in r.unjudged),
         ]

@@ -53,8 +53,15 @@ def scan_document(result: ScanResult) -> dict[str, Any]:
         },
         "notes": result.notes,
         "unjudged": [u.model_dump(mode="json") for u in result.unjudged],
+        "unreadable": unreadable_dict(result),
         "findings": [finding_dict(f) for f in result.findings],
     }
+
+
+def unreadable_dict(result: ScanResult) -> dict[str, Any] | None:
+    """Why the file could not be read and the line reading stopped at (null: before any line)."""
+    u = result.unreadable
+    return None if u is None else {"reason": u.reason, "line": u.line, "message": u.message}
 
 
 def rule_dict(r: Rule) -> dict[str, Any]:

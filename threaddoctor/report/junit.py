@@ -83,6 +83,25 @@ def _case_name(f: Finding) -> str:
     return f"{f.rule} {f.name}: {', '.join(where) or 'database'}"
 
 
+def _unreadable_suite(parent: ET.Element, result: ScanResult) -> None:
+    """A file that could not be read: one test case in error, saying why and where reading stopped."""
+    u = result.unreadable
+    assert u is not None
+    suite = _el(parent, "testsuite", name=f"threaddoctor: {result.source}", tests=1, failures=0, errors=1, skipped=0)
+    props = _el(suite, "properties")
+    _el(props, "property", name="source", value=result.source)
+    _el(props, "property", name="stopped_at", value=u.stopped_at)
+    case = _el(
+        suite,
+        "testcase",
+        classname="threaddoctor.read",
+        name=f"read {result.source}",
+        file=relative_path(result.source)[0],
+        line=u.line,
+    )
+    _el(case, "error", u.message, message=u.reason, type="unreadable")
+
+
 def _unjudged_case(suite: ET.Element, result: ScanResult, u: Unjudged, names: dict[str, str]) -> None:
     """A skipped testcase: CI test reports list skipped tests, so what was not judged is seen."""
     where = ", ".join(
@@ -151,15 +170,19 @@ def junit_xml(results: list[ScanResult], rules: Sequence[Rule]) -> str:
     that ran and found nothing."""
     names = {r.code: r.name for r in rules}
     root = ET.Element("testsuites", {"name": "threaddoctor"})
-    tests = failures = skipped = 0
+    tests = failures = skipped = errors = 0
     for result in results:
+        if result.unreadable is not None:
+            _unreadable_suite(root, result)
+            tests, errors = tests + 1, errors + 1
+            continue
         t, f, s = _suite(root, result, names)
         tests += t
         failures += f
         skipped += s
     root.set("tests", str(tests))
     root.set("failures", str(failures))
-    root.set("errors", "0")
+    root.set("errors", str(errors))
     root.set("skipped", str(skipped))
     root.set("time", f"{sum(r.seconds for r in results):.3f}")
     ET.indent(root)

@@ -48,14 +48,18 @@ def render_text(results: list[ScanResult], console: Console) -> None:
     """One report per source; with many sources, the clean ones are only counted."""
     from threaddoctor.report import text
 
-    shown = results if len(results) <= 3 else [r for r in results if r.findings or r.notes]
+    shown = results if len(results) <= 3 else [r for r in results if r.findings or r.notes or r.unreadable]
     for i, result in enumerate(shown):
         if i:
             console.print()
         text.render_scan(result, console, result.thread_titles)
-    if len(results) > len(shown):
+    unreadable = sum(1 for r in results if r.unreadable)
+    if len(results) > len(shown) or (unreadable and len(results) > 1):
         bad = sum(1 for r in results if r.findings)
-        console.print(f"\n{len(results)} files scanned: {bad} with findings, {len(results) - bad} clean.")
+        console.print(
+            f"\n{len(results)} files scanned: {bad} with findings, {len(results) - bad - unreadable} clean"
+            + (f", {unreadable} could not be read." if unreadable else ".")
+        )
 
 
 def json_document(results: list[ScanResult]) -> dict:
@@ -65,7 +69,11 @@ def json_document(results: list[ScanResult]) -> dict:
     return {
         "format_version": json_report.FORMAT_VERSION,
         "tool": {"name": "threaddoctor", "version": __version__},
-        "summary": {"findings": sum(len(r.findings) for r in results), "sources": len(results)},
+        "summary": {
+            "findings": sum(len(r.findings) for r in results),
+            "sources": len(results),
+            "unreadable": sum(1 for r in results if r.unreadable),
+        },
         "sources": [json_report.scan_document(r) for r in results],
     }
 

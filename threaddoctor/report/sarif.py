@@ -166,6 +166,23 @@ def _unjudged_notification(result: ScanResult, u: Unjudged, index: int, root: Pa
     }
 
 
+def _unreadable_notification(result: ScanResult, index: int, root: Path | None) -> dict[str, Any]:
+    """An error notification for a file that could not be read, located at the line reading stopped at."""
+    u = result.unreadable
+    assert u is not None
+    physical: dict[str, Any] = {"artifactLocation": {**artifact_location(result.source, root), "index": index}}
+    if u.line is not None:
+        physical["region"] = {"startLine": u.line}
+    return {
+        "level": "error",
+        "descriptor": {"id": "unreadable"},
+        "message": {
+            "text": f"{relative_path(result.source, root)[0]}: cannot read: {u.reason} (reading stopped {u.stopped_at})"
+        },
+        "locations": [{"physicalLocation": physical}],
+    }
+
+
 def sarif_document(results: list[ScanResult], rules: Sequence[Rule], root: Path | None = None) -> dict[str, Any]:
     """One SARIF 2.1.0 log with one run covering every scanned source. URIs are relative to `root`
     (default: the current directory, normally the repository checkout) when the file is inside it."""
@@ -209,6 +226,7 @@ def sarif_document(results: list[ScanResult], rules: Sequence[Rule], root: Path 
         for note in r.notes
     ]
     notifications += [_unjudged_notification(r, u, artifact(r.source), root) for r in results for u in r.unjudged]
+    notifications.extend(_unreadable_notification(r, artifact(r.source), root) for r in results if r.unreadable)
     if dropped:
         notifications.append(
             {
@@ -232,7 +250,12 @@ def sarif_document(results: list[ScanResult], rules: Sequence[Rule], root: Path 
         },
         "originalUriBaseIds": {SRCROOT: {"uri": _directory_uri(root)}},
         "artifacts": artifacts,
-        "invocations": [{"executionSuccessful": True, "toolExecutionNotifications": notifications}],
+        "invocations": [
+            {
+                "executionSuccessful": not any(r.unreadable for r in results),
+                "toolExecutionNotifications": notifications,
+            }
+        ],
         "results": sarif_results,
         "columnKind": "unicodeCodePoints",
         "properties": {

@@ -76,6 +76,10 @@ def _finding_block(f: Finding) -> Group:
 
 def render_scan(result: ScanResult, console: Console, titles: dict[str, str] | None = None) -> None:
     console.print(Text(f"{result.source}  [{result.schema_label}]", style="dim"))
+    if result.unreadable is not None:
+        u = result.unreadable
+        console.print(Text(f"cannot read: {u.reason} (reading stopped {u.stopped_at})", style="bold red"))
+        return
     for note in result.notes:
         console.print(Text(f"note: {note}", style="yellow"))
     by_thread: dict[str | None, list[Finding]] = defaultdict(list)
