@@ -146,7 +146,7 @@ def repair_file(
         )
     if live:
         raise FileRefused(f"{path}: {live}; the agent may still be using it. Stop it (or wait) and run this again")
-    tmp = path.parent / f".{path.name}.threaddoctor-tmp"  # same file system: the rename is atomic
+    tmp = path.parent / f".{path.name}{journal.TEMPORARY}"  # same file system: the rename is atomic
     try:
         _write_repaired(path, tmp, report.appended)
         report.after = _scan(tmp, kind, rules)
@@ -172,12 +172,17 @@ def _verify(report: FileFixReport) -> list[str]:
 
 def _swap(path: Path, tmp: Path, report: FileFixReport) -> FileFixReport:
     repair_id = journal.new_repair_id()
-    backup = state_folder(path) / f"backup-{repair_id}-{path.name}"
+    folder = state_folder(path)
+    journal.remove_temporaries(folder)
+    backup = folder / f"backup-{repair_id}-{path.name}"
     if _same_device(path, backup):
         os.link(path, backup)  # the original inode survives the rename below: a free, exact backup
-    else:
-        shutil.copy2(path, backup)
-    os.chmod(backup, 0o600)
+        os.chmod(backup, 0o600)
+    else:  # a copy, complete before it takes the backup's name
+        copy = backup.with_name(backup.name + journal.TEMPORARY)
+        shutil.copy2(path, copy)
+        os.chmod(copy, 0o600)
+        os.replace(copy, backup)
     entry = FileJournal(
         repair_id=repair_id,
         created_at=iso_now(),
@@ -203,9 +208,9 @@ def _same_device(a: Path, b: Path) -> bool:
 
 
 def _write_journal(path: Path, entry: FileJournal) -> Path:
-    target = state_folder(path) / "journal" / f"{entry.repair_id}.json"
-    target.write_text(entry.model_dump_json(indent=1))
-    return target
+    return journal.write_durably(
+        state_folder(path) / "journal" / f"{entry.repair_id}.json", entry.model_dump_json(indent=1)
+    )
 
 
 def undo_file(path: Path, repair_id: str | None = None) -> FileJournal:
@@ -216,15 +221,22 @@ def undo_file(path: Path, repair_id: str | None = None) -> FileJournal:
     live = [e for e in entries if e.undone_at is None and (repair_id is None or e.repair_id == repair_id)]
     if not live:
         raise FileRefused(f"{path}: no repair to undo" + (f" named {repair_id!r}" if repair_id else ""))
-    entry = live[-1]
-    if _sha256(path) != entry.after_sha256:
+    # The entry is written just before the repaired file is swapped in, so a run killed between the
+    # two leaves an entry whose repair never reached the file: the one to undo is the newest whose
+    # result is the file as it is now.
+    now = _sha256(path)
+    landed = [e for e in live if e.after_sha256 == now]
+    if not landed and any(e.before_sha256 == now for e in live):
+        raise FileRefused(f"{path}: the last repair never reached the file (it was stopped); nothing to undo")
+    if not landed:
         raise FileRefused(
-            f"{path}: written to since repair {entry.repair_id} (the agent has run); undo would lose "
-            f"that. The original is kept at {entry.backup}"
+            f"{path}: written to since repair {live[-1].repair_id} (the agent has run); undo would lose "
+            f"that. The original is kept at {live[-1].backup}"
         )
+    entry = landed[-1]
     restored = path.parent / f".{path.name}.threaddoctor-restore"
     shutil.copy2(entry.backup, restored)
     os.replace(restored, path)
     done = entry.model_copy(update={"undone_at": iso_now()})
-    (folder / f"{entry.repair_id}.json").write_text(done.model_dump_json(indent=1))
+    journal.write_durably(folder / f"{entry.repair_id}.json", done.model_dump_json(indent=1))
     return done

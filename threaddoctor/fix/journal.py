@@ -21,6 +21,8 @@ from pydantic import BaseModel, Field
 from threaddoctor.errors import ThreadDoctorError
 from threaddoctor.fix.images import Image
 
+TEMPORARY = ".threaddoctor-tmp"  # the suffix of a file being written, renamed once complete
+
 
 class JournalEntry(BaseModel):
     repair_id: str
@@ -48,37 +50,64 @@ def new_repair_id() -> str:
 
 
 def backup(conn: sqlite3.Connection, db: Path, name: str) -> Path:
-    """A consistent copy through SQLite's backup API (WAL content included), mode 0600."""
+    """A consistent copy through SQLite's backup API (WAL content included), mode 0600. It is
+    written under a temporary name and renamed once complete, so a backup by its own name is
+    never half-written (a process killed midway leaves only the temporary, which the next
+    `fix` removes)."""
     target = folder(db) / f"backup-{name}.sqlite"
-    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    tmp = target.with_name(target.name + TEMPORARY)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     os.close(fd)
-    dest = sqlite3.connect(target)
+    dest = sqlite3.connect(tmp)
     try:
         conn.backup(dest)
     finally:
         dest.close()
-    os.chmod(target, 0o600)
+    os.chmod(tmp, 0o600)
+    _fsync_file(tmp)
+    os.replace(tmp, target)
+    _fsync_dir(target.parent)
     return target
+
+
+def remove_temporaries(where: Path) -> None:
+    """Delete what a run killed midway left under a temporary name (never a backup or a journal entry)."""
+    if where.is_dir():
+        # The suffix, and SQLite's own -journal or -wal of a temporary backup.
+        for stale in [*where.glob(f"*{TEMPORARY}*"), *where.glob(f"journal/*{TEMPORARY}*")]:
+            stale.unlink(missing_ok=True)
+
+
+def write_durably(target: Path, text: str) -> Path:
+    """Write `text` to `target` all or nothing: a temporary file, fsync, rename, fsync of the folder."""
+    tmp = target.with_name(target.name + TEMPORARY)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, target)
+    _fsync_dir(target.parent)
+    return target
+
+
+def _fsync_file(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_dir(path: Path) -> None:
+    _fsync_file(path)  # a folder opened read-only can be fsynced on Linux and macOS
 
 
 def write(db: Path, entry: JournalEntry) -> Path:
     """Write the entry durably (temp file, fsync, rename) before the repair commits."""
     journal = folder(db) / "journal"
     journal.mkdir(mode=0o700, exist_ok=True)
-    target = journal / f"{entry.repair_id}.json"
-    tmp = target.with_suffix(".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(entry.model_dump_json(indent=1))
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, target)
-    dir_fd = os.open(journal, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
-    return target
+    return write_durably(journal / f"{entry.repair_id}.json", entry.model_dump_json(indent=1))
 
 
 def entries(db: Path) -> list[JournalEntry]:

@@ -158,6 +158,7 @@ def _fix(path: Path, select=None, ignore=None, selection: Selection | None = Non
         threads = sorted({f.thread_id for f in findings if f.thread_id})
         if not _targets(findings, selection):
             return report
+        journal.remove_temporaries(path.parent / f"{path.name}.threaddoctor")  # we hold the write lock
         report.repair_id = journal.new_repair_id()
         report.backup = str(_backup(path, report.repair_id))
         before = capture(conn, threads)
@@ -248,7 +249,23 @@ def _pick(path: Path, repair_id: str | None) -> journal.JournalEntry:
         return named[0]
     if not live:
         raise Refused(f"{path}: no repair to undo")
-    return live[-1]
+    # The entry is written just before the repair commits, so a run killed between the two leaves
+    # an entry whose events never reached the database: the one to undo is the newest that did.
+    return next((e for e in reversed(live) if _landed(path, e)), live[-1])
+
+
+def _landed(path: Path, entry: journal.JournalEntry) -> bool:
+    ids = [e["event_id"] for e in entry.events]
+    if not ids:
+        return True
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        marks = ", ".join("?" for _ in ids)
+        return conn.execute(f"SELECT COUNT(*) FROM orchestration_events WHERE event_id IN ({marks})", ids).fetchone()[
+            0
+        ] == len(ids)
+    finally:
+        conn.close()
 
 
 def _check_undoable(conn: sqlite3.Connection, entry: journal.JournalEntry) -> None:
