@@ -217,7 +217,7 @@ def test_check_several_files_and_json_output(tmp_path) -> None:
     result = runner.invoke(app, ["check", str(one), str(two), "--output-format", "json"])
     assert result.exit_code == 1
     doc = json.loads(result.output)
-    assert doc["summary"] == {"findings": 4, "sources": 2}
+    assert doc["summary"] == {"findings": 4, "sources": 2, "unreadable": 0}
     assert [s["source"]["path"] for s in doc["sources"]] == [str(one), str(two)]
 
 
