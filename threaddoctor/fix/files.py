@@ -175,32 +175,40 @@ def _swap(path: Path, tmp: Path, report: FileFixReport) -> FileFixReport:
     folder = state_folder(path)
     journal.remove_temporaries(folder)
     backup = folder / f"backup-{repair_id}-{path.name}"
-    if _same_device(path, backup):
-        os.link(path, backup)  # the original inode survives the rename below: a free, exact backup
-        os.chmod(backup, 0o600)
-    else:  # a copy, complete before it takes the backup's name
-        copy = backup.with_name(backup.name + journal.TEMPORARY)
-        shutil.copy2(path, copy)
-        os.chmod(copy, 0o600)
-        os.replace(copy, backup)
-    entry = FileJournal(
-        repair_id=repair_id,
-        created_at=iso_now(),
-        file=str(path.resolve()),
-        backup=str(backup),
-        before_size=backup.stat().st_size,
-        before_sha256=_sha256(backup),
-        after_size=tmp.stat().st_size,
-        after_sha256=_sha256(tmp),
-        rules=sorted({f.rule for f in report.repaired}),
-        appended=report.appended,
-    )
-    report.journal = str(_write_journal(path, entry))
-    if _sha256(path) != entry.before_sha256:
-        raise FileRefused(f"{path}: changed while it was being repaired; nothing was swapped")
-    os.replace(tmp, path)  # atomic: readers see the old file or the new one, never a mix
-    report.repair_id, report.backup = repair_id, str(backup)
-    return report
+    journal_path = folder / "journal" / f"{repair_id}.json"
+    try:
+        if _same_device(path, backup):
+            os.link(path, backup)  # the original inode survives the rename below: a free, exact backup
+            os.chmod(backup, 0o600)
+        else:  # a copy, complete before it takes the backup's name
+            copy = backup.with_name(backup.name + journal.TEMPORARY)
+            shutil.copy2(path, copy)
+            os.chmod(copy, 0o600)
+            os.replace(copy, backup)
+        entry = FileJournal(
+            repair_id=repair_id,
+            created_at=iso_now(),
+            file=str(path.resolve()),
+            backup=str(backup),
+            before_size=backup.stat().st_size,
+            before_sha256=_sha256(backup),
+            after_size=tmp.stat().st_size,
+            after_sha256=_sha256(tmp),
+            rules=sorted({f.rule for f in report.repaired}),
+            appended=report.appended,
+        )
+        report.journal = str(_write_journal(path, entry))
+        if _sha256(path) != entry.before_sha256:
+            raise FileRefused(f"{path}: changed while it was being repaired; nothing was swapped")
+        os.replace(tmp, path)  # atomic: readers see the old file or the new one, never a mix
+        report.repair_id, report.backup = repair_id, str(backup)
+        return report
+    except BaseException:
+        # Not swapped in: the file is as it was, and neither its backup nor its entry may stay.
+        if report.repair_id is None:
+            backup.unlink(missing_ok=True)
+            journal_path.unlink(missing_ok=True)
+        raise
 
 
 def _same_device(a: Path, b: Path) -> bool:

@@ -12,6 +12,8 @@ import json
 import os
 import secrets
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -58,16 +60,29 @@ def backup(conn: sqlite3.Connection, db: Path, name: str) -> Path:
     tmp = target.with_name(target.name + TEMPORARY)
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     os.close(fd)
-    dest = sqlite3.connect(tmp)
-    try:
-        conn.backup(dest)
-    finally:
-        dest.close()
-    os.chmod(tmp, 0o600)
-    _fsync_file(tmp)
-    os.replace(tmp, target)
+    with _removed_on_error(tmp):
+        dest = sqlite3.connect(tmp)
+        try:
+            conn.backup(dest)
+        finally:
+            dest.close()
+        os.chmod(tmp, 0o600)
+        _fsync_file(tmp)
+        os.replace(tmp, target)
     _fsync_dir(target.parent)
     return target
+
+
+@contextmanager
+def _removed_on_error(tmp: Path) -> Iterator[None]:
+    """A temporary that could not be completed (a full disk, a write error) is not left behind."""
+    try:
+        yield
+    except BaseException:
+        for stale in (tmp, tmp.with_name(tmp.name + "-journal")):
+            with suppress(OSError):
+                stale.unlink()
+        raise
 
 
 def remove_temporaries(where: Path) -> None:
@@ -82,11 +97,12 @@ def write_durably(target: Path, text: str) -> Path:
     """Write `text` to `target` all or nothing: a temporary file, fsync, rename, fsync of the folder."""
     tmp = target.with_name(target.name + TEMPORARY)
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, target)
+    with _removed_on_error(tmp):
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, target)
     _fsync_dir(target.parent)
     return target
 

@@ -144,6 +144,7 @@ def _fix(path: Path, select=None, ignore=None, selection: Selection | None = Non
     refuse_if_app_runs(path)
     conn = open_for_writing(path)
     committed = False
+    made: list[Path] = []  # this repair's backup and journal entry: removed when it does not commit
     try:
         src = source_on(conn, path)
         _refuse_unsafe_state(src)
@@ -161,6 +162,7 @@ def _fix(path: Path, select=None, ignore=None, selection: Selection | None = Non
         journal.remove_temporaries(path.parent / f"{path.name}.threaddoctor")  # we hold the write lock
         report.repair_id = journal.new_repair_id()
         report.backup = str(_backup(path, report.repair_id))
+        made.append(Path(report.backup))
         before = capture(conn, threads)
         outcome = _loop(conn, path, rules, selection, src.schema.release).run(findings)
         report.outcome = outcome
@@ -179,12 +181,16 @@ def _fix(path: Path, select=None, ignore=None, selection: Selection | None = Non
             after=capture(conn, threads),
         )
         report.journal = str(journal.write(path, entry))
+        made.append(Path(report.journal))
         conn.execute("COMMIT")
         committed = True
         return report
     finally:
         if not committed:
-            conn.execute("ROLLBACK")
+            if conn.in_transaction:  # a COMMIT that failed (a full disk) may have rolled back already
+                conn.execute("ROLLBACK")
+            for trace in made:  # nothing changed, so there is nothing to keep or undo
+                trace.unlink(missing_ok=True)
         conn.close()
 
 
@@ -233,7 +239,7 @@ def _undo(path: Path, repair_id: str | None = None) -> UndoReport:
             repair_id=entry.repair_id, backup=str(backup), events_removed=len(sequences), threads=entry.threads
         )
     finally:
-        if not committed:
+        if not committed and conn.in_transaction:  # a COMMIT that failed (a full disk) may have rolled back
             conn.execute("ROLLBACK")
         conn.close()
 
