@@ -68,7 +68,7 @@ def stuck(home: Path) -> V2Builder:
     b.create_thread("broken")
     b.start_run("broken", "br")
     b.complete_run("broken", "br")
-    b.break_payload("runs", "br")
+    b.break_payload("threads", "broken")
     b.crash()
     b.restart()
     b.stable_after_copy("old")
@@ -195,3 +195,23 @@ def test_check_on_a_v2_export_finds_what_the_database_has(stuck_home, tmp_path, 
     assert all(f.location.line and f.location.line >= 1 for f in exported.findings)
     text = out.read_text()
     assert ("Please continue." in text) is not redact
+
+
+def test_deep_checks_every_projection_payload(tmp_path) -> None:
+    """By default T3107 checks what the next start decodes; --deep (open_v2(deep=True)) every row."""
+    from threaddoctor.rules import get_rule
+    from threaddoctor.sources.t3code.v2.source import open_v2
+
+    b = V2Builder(tmp_path)
+    b.create_thread("t")
+    b.start_run("t", "r")
+    b.complete_run("t", "r")
+    b.break_payload("runs", "r")
+    b.close()
+    rule = get_rule("T3107")
+    for deep, expected in ((False, []), (True, [f"orchestration_v2_projection_runs:{b.ids['r']}"])):
+        src = open_v2(b.path, deep=deep)
+        try:
+            assert [f.subject for f in rule.detect(src)] == expected
+        finally:
+            src.close()

@@ -16,17 +16,19 @@ if TYPE_CHECKING:
 
 def detect(src: V2Source) -> Iterator[Finding]:
     from threaddoctor.sources.t3code.v2.source import row_evidence
-    from threaddoctor.sources.t3code.v2.vocabulary import ENDED_SESSION, RECOVERED_RUN
+    from threaddoctor.sources.t3code.v2.vocabulary import ENDED_SESSION, LIVE_RUN, RECOVERED_RUN
 
     if not cut_off(src):
         return  # a live server may still be streaming all of it
     threads = live_threads(src)
     runs: dict[str, list[dict]] = {}
+    # The recovery index's own predicate (LIVE_RUN), so SQLite uses it; queued runs stay queued.
     for r in src.rows(
         f"SELECT run_id, thread_id, status, requested_at FROM orchestration_v2_projection_runs "
-        f"WHERE status IN ({marks(RECOVERED_RUN)}) ORDER BY thread_id, ordinal"
+        f"WHERE status IN ({marks(LIVE_RUN)}) ORDER BY thread_id, ordinal"
     ):
-        runs.setdefault(r["thread_id"], []).append(r)
+        if r["status"] in RECOVERED_RUN:
+            runs.setdefault(r["thread_id"], []).append(r)
     requests: dict[str, list[dict]] = {}
     for q in src.rows(
         "SELECT runtime_request_id, thread_id, kind, created_at, payload_json "

@@ -20,10 +20,13 @@ def detect(src: V2Source) -> Iterator[Finding]:
 
     threads = live_threads(src)
     # The latest run of each thread (by ordinal): the one recovery notes the cancelled work on.
+    # Each thread's latest run through the (thread_id, ordinal) index; only those whose payload
+    # names the note are decoded.
     latest = src.rows(
-        "SELECT r.run_id, r.thread_id, r.status, r.completed_at, r.payload_json FROM orchestration_v2_projection_runs r "
-        "JOIN (SELECT thread_id, MAX(ordinal) AS top FROM orchestration_v2_projection_runs GROUP BY thread_id) m "
-        "ON m.thread_id = r.thread_id AND m.top = r.ordinal ORDER BY r.thread_id"
+        "SELECT r.run_id, r.thread_id, r.status, r.completed_at, r.payload_json "
+        "FROM orchestration_v2_projection_threads t JOIN orchestration_v2_projection_runs r ON r.run_id = "
+        "(SELECT run_id FROM orchestration_v2_projection_runs WHERE thread_id = t.thread_id ORDER BY ordinal DESC "
+        "LIMIT 1) WHERE instr(r.payload_json, '\"restartCancelledBackgroundWork\"') > 0 ORDER BY r.thread_id"
     )
     for run in latest:
         if run["thread_id"] not in threads:

@@ -65,7 +65,9 @@ def detect(src: V2Source) -> Iterator[Finding]:
     created = {
         r[0]
         for r in src.conn.execute(
-            f"SELECT DISTINCT stream_id FROM orchestration_events WHERE {V2_THREAD_EVENTS} AND event_type = 'thread.created'"
+            f"SELECT DISTINCT stream_id FROM orchestration_events "
+            f"{src.indexed_by('orchestration_events_v2_created_threads_idx')} "
+            f"WHERE {V2_THREAD_EVENTS} AND event_type = 'thread.created'"
         )
     }
     projected = {r[0] for r in src.conn.execute("SELECT thread_id FROM orchestration_v2_projection_threads")}

@@ -21,6 +21,18 @@ def _key_column(src: V2Source, table: str) -> str:
     return row[0] if row else "rowid"
 
 
+def _scope(src: V2Source, table: str) -> tuple[str, tuple[str, ...]]:
+    """Which rows to check: every one with --deep; by default the threads' own rows (the app lists
+    them) and every row of the threads start-up recovery reads, which is what the next start
+    decodes (a full check costs about as much as reading the whole log)."""
+    if src.deep or table == "orchestration_v2_projection_threads":
+        return "", ()
+    threads = tuple(sorted(src.recovery_threads()))
+    if not threads:
+        return " AND 0", ()
+    return f" AND thread_id IN ({', '.join('?' for _ in threads)})", threads
+
+
 def detect(src: V2Source) -> Iterator[Finding]:
     from threaddoctor.sources.t3code.v2.source import row_evidence
     from threaddoctor.sources.t3code.v2.vocabulary import PAYLOAD_TABLES, THREAD_PROJECTIONS, V2_THREAD_EVENTS
@@ -29,8 +41,9 @@ def detect(src: V2Source) -> Iterator[Finding]:
         if not src.has(table):
             continue
         key = _key_column(src, table)
+        scope, args = _scope(src, table)
         for r in src.rows(
-            f"SELECT {key} AS k, thread_id, substr(payload_json, 1, 40) AS head FROM {table} WHERE {_BAD}"
+            f"SELECT {key} AS k, thread_id, substr(payload_json, 1, 40) AS head FROM {table} WHERE {_BAD}{scope}", args
         ):
             yield RULE.finding(
                 src,
@@ -70,9 +83,10 @@ RULE = Rule(
         "Every V2 projection row keeps its entity in payload_json, and the app decodes it whenever it reads "
         "the thread. A payload that is not a JSON object makes the thread unreadable: "
         "ProjectionMaintenanceV2.verify reports it, and start-up recovery skips just that row (the thread's "
-        "other rows are still recovered). The rule checks every projection table's payloads, and the V2 "
-        "events above the projection cursor, with SQLite's json_valid. It checks JSON only, not the app's "
-        "full V2 schema. Report only: the payload's true content is lost, and no rewrite is established."
+        "other rows are still recovered). The rule checks, with SQLite's json_valid, the payloads the next "
+        "start decodes: every thread row, every row of the threads recovery reads (a run not settled, a "
+        "pending request, live background work), and the V2 events above the projection cursor; a deep read "
+        "(open_v2(path, deep=True)) checks every projection row. It checks JSON only, not the app's full V2 schema. Report only: the payload's true content is lost, and no rewrite is established."
     ),
     fix_safety=FixSafety.none,
     fix_reason="the original payload cannot be recovered from the database; restore the row from a backup",

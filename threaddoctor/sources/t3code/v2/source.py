@@ -17,7 +17,14 @@ from threaddoctor.errors import InputError
 from threaddoctor.findings import EvidenceItem, Finding, Location
 from threaddoctor.sources.t3code.reader import Snapshot, open_readonly
 from threaddoctor.sources.t3code.v2.generation import V2_MARK_TABLE, is_orchestration_v2
-from threaddoctor.sources.t3code.v2.vocabulary import THREAD_PROJECTIONS, V1_FILE_NAME, V2_THREAD_EVENTS
+from threaddoctor.sources.t3code.v2.vocabulary import (
+    BACKGROUND_ITEM_TYPES,
+    LIVE_NODE,
+    LIVE_RUN,
+    THREAD_PROJECTIONS,
+    V1_FILE_NAME,
+    V2_THREAD_EVENTS,
+)
 
 # The V2 tables every rule reads; without them the file is not one the rules understand.
 REQUIRED = (
@@ -40,6 +47,7 @@ class V2Source:
     ledger: list[tuple[int, str]]
     server_pid: int | None = None  # a live T3 Code server recorded beside the file
     is_copy: bool = False  # an export: no server can hold it, no sibling file to compare
+    deep: bool = False  # check every projection payload, not only what the app reads at start
     decoded: int = 0
     _memo: dict[str, Any] = field(default_factory=dict)
 
@@ -128,12 +136,40 @@ class V2Source:
         """The newest V2 thread event. UNVERIFIED which high-water mark verify() compares the cursor
         with; V2 thread events are what the thread projections apply, and a file freshly migrated by
         055 (cursor seeded from the then-empty private V2 log) is consistent by this measure."""
-        return self.memo(
-            "latest",
-            lambda: self.conn.execute(
-                f"SELECT COALESCE(MAX(sequence), 0) FROM orchestration_events WHERE {V2_THREAD_EVENTS}"
-            ).fetchone()[0],
-        )
+
+        # ORDER BY ... LIMIT 1 walks (application_event_version, sequence) from its end; MAX() with
+        # the aggregate_kind term reads every version-2 row.
+        def newest() -> int:
+            row = self.conn.execute(
+                f"SELECT sequence FROM orchestration_events WHERE {V2_THREAD_EVENTS} ORDER BY sequence DESC LIMIT 1"
+            ).fetchone()
+            return row[0] if row else 0
+
+        return self.memo("latest", newest)
+
+    def indexed_by(self, index: str) -> str:
+        """`INDEXED BY index` when the file has it: the planner, with no statistics, prefers the
+        stream index to 055's partial ones and reads every thread row."""
+        if "indexes" not in self._memo:
+            self._memo["indexes"] = {
+                r[0] for r in self.conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")
+            }
+        return f"INDEXED BY {index}" if index in self._memo["indexes"] else ""
+
+    def recovery_threads(self) -> set[str]:
+        """The threads start-up recovery reads (getRecoveryThreadIds): a run not settled, a pending
+        request, or background work still live; through 055's recovery indexes."""
+
+        def compute() -> set[str]:
+            queries = (
+                f"SELECT thread_id FROM orchestration_v2_projection_runs WHERE status IN ({_marks(LIVE_RUN)})",
+                "SELECT thread_id FROM orchestration_v2_projection_runtime_requests WHERE status = 'pending'",
+                "SELECT thread_id FROM orchestration_v2_projection_turn_items WHERE type IN "
+                f"({_marks(BACKGROUND_ITEM_TYPES)}) AND status IN ({_marks(LIVE_NODE)})",
+            )
+            return {r[0] for q in queries if _table_of(q) in self.tables for r in self.conn.execute(q)}
+
+        return self.memo("recovery-threads", compute)
 
     def thread_last_event(self, thread_id: str) -> str | None:
         r = self.conn.execute(
@@ -148,6 +184,14 @@ class V2Source:
             return None
         sibling = self.path.parent / V1_FILE_NAME
         return sibling if sibling.is_file() and sibling.resolve() != self.path.resolve() else None
+
+
+def _marks(values: tuple[str, ...]) -> str:
+    return ", ".join(f"'{v}'" for v in values)
+
+
+def _table_of(sql: str) -> str:
+    return sql.split(" FROM ", 1)[1].split()[0]
 
 
 def row_evidence(table: str, key: dict[str, Any], values: dict[str, Any], description: str) -> EvidenceItem:
@@ -174,9 +218,10 @@ def source_on(snapshot: Snapshot, label: str, is_copy: bool = False) -> V2Source
     return V2Source(path=Path(label), snapshot=snapshot, tables=tables, ledger=ledger, server_pid=pid, is_copy=is_copy)
 
 
-def open_v2(path: Path) -> V2Source:
+def open_v2(path: Path, deep: bool = False) -> V2Source:
     """The registry's opener for `t3code-v2`. An immutable read that a writer overtook is read
-    again in `mode=ro` (the same care as the V1 reader)."""
+    again in `mode=ro` (the same care as the V1 reader). `deep`: T3107 checks every projection row
+    (the registry passes only the path today)."""
     snapshot = open_readonly(path)
     try:
         src = source_on(snapshot, str(path))
@@ -186,4 +231,5 @@ def open_v2(path: Path) -> V2Source:
     if not snapshot.still_valid():
         src.close()
         src = source_on(open_readonly(path, allow_immutable=False), str(path))
+    src.deep = deep
     return src
