@@ -6,6 +6,7 @@ import sqlite3
 from pathlib import Path
 
 from threaddoctor.errors import InputError
+from threaddoctor.sources.files.json_array import starts_an_array
 from threaddoctor.sources.files.lines import first_record
 from threaddoctor.sources.files.streams import stream_stop
 
@@ -21,6 +22,21 @@ _CODEX_EXEC_TYPES = {
     "item.updated",
     "item.completed",
     "error",
+}
+# The top-level types of Claude Code's stream-json output and of claude-code-action's execution file
+# (reference claude-stream-json.md §1; control_* lines are the stdin protocol's answers).
+_CLAUDE_RUN_TYPES = {
+    "system",
+    "assistant",
+    "user",
+    "result",
+    "stream_event",
+    "rate_limit_event",
+    "conversation_reset",
+    "control_response",
+    "control_request",
+    "tool_progress",
+    "keep_alive",
 }
 _CLAUDE_TYPES = {
     "user",
@@ -41,8 +57,8 @@ _CLAUDE_TYPES = {
 
 def kind_of(path: Path) -> str:
     """The format of a file, from its content: 't3code-db', 't3code-v2', 't3code-export',
-    't3code-v2-export', 'codex-rollout',
-    'codex-exec', 'claude-transcript' or 'connectonion-sessions'; InputError for anything else."""
+    't3code-v2-export', 'codex-rollout', 'codex-exec', 'claude-transcript', 'claude-run' or
+    'connectonion-sessions'; InputError for anything else."""
     if not path.exists():
         raise InputError(f"{path}: no such file")
     if path.is_dir():
@@ -53,6 +69,8 @@ def kind_of(path: Path) -> str:
         raise InputError(f"{path}: empty file (neither a T3 Code database nor a log)")
     if head.startswith(SQLITE_MAGIC):
         return _kind_of_database(path)
+    if starts_an_array(path):
+        return _kind_of_array(path)
     record = first_record(path)
     if record is None and (stop := stream_stop(path)) is not None:
         raise InputError(f"{path}: {stop.what}, no whole record before line {stop.line} ({stop.detail})")
@@ -85,10 +103,35 @@ def _kind_of_database(path: Path) -> str:
         snapshot.conn.close()
 
 
+def _claude_run_record(record: dict) -> bool:
+    """A line of Claude Code's stream-json: snake_case `session_id` on a message type of that
+    stream, and none of a transcript line's camelCase envelope (`sessionId`, `parentUuid`). Its
+    first line is usually `{"type":"system","subtype":"init",...,"claude_code_version":...}`."""
+    if record.get("type") not in _CLAUDE_RUN_TYPES or "sessionId" in record or "parentUuid" in record:
+        return False
+    return "session_id" in record or "claude_code_version" in record
+
+
+def _kind_of_array(path: Path) -> str:
+    """A file that is one JSON array: claude-code-action's execution file, when its first element
+    is a run-log message."""
+    from threaddoctor.sources.files.json_array import array_elements
+
+    problems: list = []
+    first = next(array_elements(path, problems), None)
+    if first is not None and _claude_run_record(first[1]):
+        return "claude-run"
+    if first is None and not problems:
+        raise InputError(f"{path}: an empty JSON array (no run-log messages in it)")
+    raise InputError(f"{path}: a JSON array, but not of Claude Code run-log messages")
+
+
 def _kind_of_record(path: Path, record: dict) -> str:
     rtype = record.get("type")
     if rtype == "session_meta" or {"timestamp", "type", "payload"} <= record.keys():
         return "codex-rollout"
+    if _claude_run_record(record):
+        return "claude-run"
     if {"session_id", "status"} <= record.keys():
         return "connectonion-sessions"
     if "sessionId" in record or "parentUuid" in record or (rtype in _CLAUDE_TYPES and "payload" not in record):

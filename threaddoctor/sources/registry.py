@@ -14,6 +14,7 @@ OPENERS: dict[str, str] = {
     "codex-exec": "threaddoctor.sources.codex.exec_stream:open_exec_stream",
     "codex-sqlite": "threaddoctor.sources.codex.state_db:open_state_db",
     "claude-transcript": "threaddoctor.sources.claude.transcript:open_transcript",
+    "claude-run": "threaddoctor.sources.claude.run_log:open_run_log",
     "connectonion-sessions": "threaddoctor.sources.connectonion.sessions:open_sessions",
     "t3code-v2": "threaddoctor.sources.t3code.v2.source:open_v2",
     "t3code-v2-export": "threaddoctor.sources.t3code.v2.exported:load_v2_export",

@@ -1,0 +1,114 @@
+"""The lines of a Claude Code run log (`claude -p --output-format stream-json --verbose`) as the
+run-log reader keeps them: only the fields its rules read.
+
+msgspec decodes each chunk of lines into these structs and validates and skips everything else
+(message text, tool input and output, usage, the init line's long lists), so a chunk's records cost
+a few small objects each. Then `keep` drops what no rule needs before it crosses from a worker:
+partial-message deltas (`stream_event` other than message_start/message_stop) and unknown types.
+Field types follow what Claude Code 2.1.197 writes (fixtures/claude/recorded/*/run.stdout.jsonl) and
+the Agent SDK's message types (reference claude-stream-json.md §1); a line with another type fails
+its chunk's decode, and the chunk is read line by line, where `from_dict` keeps what it can.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from threaddoctor.sources.files.chunks import LineFormat
+
+_S = str | None
+
+
+class Block(msgspec.Struct, gc=False, omit_defaults=True):
+    type: _S = None
+    id: _S = None
+    name: _S = None
+    tool_use_id: _S = None
+
+
+class Message(msgspec.Struct, gc=False, omit_defaults=True):
+    id: _S = None
+    content: str | list[Block] | None = None
+    aborted: Any = None  # set on an assistant message cut short by an interrupt (SDK 0.3.214)
+
+
+class Event(msgspec.Struct, gc=False, omit_defaults=True):
+    type: _S = None
+
+
+class Record(msgspec.Struct, gc=False, omit_defaults=True):
+    """One line; `line` is its index in the chunk, set by `keep` (the decode leaves it -1)."""
+
+    type: _S = None
+    subtype: _S = None
+    session_id: _S = None
+    timestamp: _S = None  # user lines (prompts echoed, tool results) carry one; most lines none
+    isReplay: bool | None = None
+    parent_tool_use_id: _S = None
+    claude_code_version: _S = None
+    cwd: _S = None
+    # api_retry
+    attempt: Any = None
+    max_retries: Any = None
+    error_status: Any = None
+    error: Any = None  # api_retry's reason; an assistant message's API error kind
+    # result
+    is_error: Any = None
+    api_error_status: Any = None
+    terminal_reason: _S = None
+    num_turns: Any = None
+    errors: Any = None
+    result: Any = None
+    stop_reason: _S = None
+    duration_ms: Any = None
+    origin: Any = None
+    # task_* system lines
+    task_id: _S = None
+    status: Any = None
+    message: Message | None = None
+    event: Event | None = None
+    line: int = -1
+
+
+# Partial-message events that say where an assistant message starts and ends; the deltas between
+# them are text and tool input, which no rule reads.
+_EVENT_KEPT = frozenset({"message_start", "message_stop"})
+RESULT_TEXT = 300  # characters of a result's text kept: enough to quote an API error
+
+
+def keep(records: list[Record]) -> list[Record]:
+    """A chunk's records that a rule can need, each marked with its index in the chunk."""
+    kept = []
+    for i, r in enumerate(records):
+        if r.type == "stream_event" and (r.event is None or r.event.type not in _EVENT_KEPT):
+            continue
+        if type(r.result) is str and len(r.result) > RESULT_TEXT:
+            r.result = r.result[:RESULT_TEXT]
+        elif r.result is not None and type(r.result) is not str:
+            r.result = None
+        r.line = i
+        kept.append(r)
+    return kept
+
+
+def from_dict(record: dict[str, Any]) -> Record | None:
+    """A line read on the slow path, in the fast path's shape; a field of an unexpected type is
+    left out rather than losing the line."""
+    try:
+        return msgspec.convert(record, Record)
+    except msgspec.ValidationError:
+        pass
+    fields = {}
+    for name in Record.__struct_fields__:
+        if name in record and name != "line":
+            try:
+                msgspec.convert({name: record[name]}, Record)
+            except msgspec.ValidationError:
+                continue
+            fields[name] = record[name]
+    return msgspec.convert(fields, Record)
+
+
+RUN_LOG = LineFormat(Record, keep, list[Record], joint=b'}\n{"type":"')  # the CLI writes "type" first
