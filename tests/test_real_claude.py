@@ -72,6 +72,14 @@ EXPECTED: dict[str, set[str]] = {
     "subagent/6bf134c4-625a-4cea-aaab-3d3d4690c624/subagents/agent-a4595e393ca93445e.jsonl": set(),
     "subagent_kill/35b26832-e5a0-49a0-8e09-89fabfbb02fc.jsonl": {"CC001"},
     "subagent_kill/35b26832-e5a0-49a0-8e09-89fabfbb02fc/subagents/agent-a984d97bd6c66e7cc.jsonl": {"CC001"},
+    # The transcripts beside the stream-json run logs of fixtures/claude/record_stream.py: partial
+    # messages (healthy), retries exhausted (the chain ends in the API error line), long-lived
+    # sessions fed on stdin (two clean turns; killed while Bash ran; interrupted twice, cleanly).
+    "stream_partial/4c4834c6-cfc7-4d8b-b8f0-8c7c56024157.jsonl": set(),
+    "retries_exhausted/b44bbf05-a234-41ef-b97a-24eb12a1a50d.jsonl": {"CC003"},
+    "session_two_prompts/c4f83814-71ad-4167-925f-5aef4eeb1c1b.jsonl": set(),
+    "session_killed/bf8261aa-c24b-4f5d-8fc4-1b7509399407.jsonl": {"CC001"},
+    "session_interrupt/d05b0398-0cac-4991-b2f7-4a67bf1f88ed.jsonl": set(),
 }
 
 
