@@ -70,6 +70,8 @@ def streamed_turn() -> list[dict]:
         : next(i for i, r in enumerate(events) if r["type"] == "stream_event" and r["event"]["type"] == "message_stop")
         + 1
     ]
+    for r in first_request:
+        r["session_id"] = turn[0]["session_id"]  # one session: the events were recorded in another
     out = []
     for r in turn:
         if r["type"] == "assistant" and (not out or out[-1]["type"] != "assistant"):

@@ -113,7 +113,7 @@ class ClaudeRunLog(LogSource):
     records: int = 0
     version: str | None = None
     cwd: str | None = None
-    session_ids: list[str] = field(default_factory=list)  # in the order first seen
+    sessions: dict[str, None] = field(default_factory=dict)  # session ids, in the order first seen
     _transcripts: dict[str, Path | None] = field(default_factory=dict)
 
     kinds = ("claude-run", "jsonl")
@@ -130,12 +130,14 @@ class ClaudeRunLog(LogSource):
 
     @property
     def session_id(self) -> str | None:
-        return self.session_ids[-1] if self.session_ids else None
+        return next(reversed(self.sessions), None)
 
     # ---- liveness ----------------------------------------------------------------------------
     def written_files(self) -> list[Path]:
-        """The run log, and its sessions' transcripts: the CLI appends to both as it works."""
-        return [self.path, *(p for s in self.session_ids if (p := self.transcript(s)) is not None)]
+        """The run log, and the transcript of its last turn's session: the CLI appends to both."""
+        last = self.turns[-1].session_id if self.turns else self.session_id
+        transcript = self.transcript(last)
+        return [self.path] if transcript is None else [self.path, transcript]
 
     def live_window(self) -> float:
         last = self.turns[-1] if self.turns else None
@@ -187,8 +189,8 @@ class ClaudeRunLog(LogSource):
 
     def _apply(self, lineno: int, r: Record) -> None:
         rtype, sub = r.type, r.subtype
-        if r.session_id and r.session_id not in self.session_ids:
-            self.session_ids.append(r.session_id)
+        if r.session_id and r.session_id not in self.sessions:
+            self.sessions[r.session_id] = None
         turn = self.turns[-1] if self.turns and not self.turns[-1].ended else None
         if rtype == "system" and sub == "init":
             self.version = r.claude_code_version or self.version

@@ -79,18 +79,56 @@ RESULT_TEXT = 300  # characters of a result's text kept: enough to quote an API 
 
 
 def keep(records: list[Record]) -> list[Record]:
-    """A chunk's records that a rule can need, each marked with its index in the chunk."""
-    kept = []
-    for i, r in enumerate(records):
-        if r.type == "stream_event" and (r.event is None or r.event.type not in _EVENT_KEPT):
+    """A chunk's records that a rule can need, each marked with its index in the chunk. Within a
+    run of plain lines (text-only assistant lines of the main conversation, message start and stop
+    events, status lines) only what decides the reader's state is kept: the run's first line (it
+    may open a turn), its last assistant line (what was seen last) and its last message event
+    (whether a message was left open); a long streamed answer comes down to three records."""
+    wanted = [
+        i
+        for i, r in enumerate(records)
+        if r.type != "stream_event" or ((e := r.event) is not None and e.type in _EVENT_KEPT)
+    ]
+    kept: list[Record] = []
+    run: list[int] = []  # the plain lines of the current run, by index
+    for i in wanted:
+        r = records[i]
+        if _plain(r):
+            run.append(i)
             continue
-        if type(r.result) is str and len(r.result) > RESULT_TEXT:
-            r.result = r.result[:RESULT_TEXT]
-        elif r.result is not None and type(r.result) is not str:
-            r.result = None
+        if run:
+            kept += _run_kept(records, run)
+            run = []
         r.line = i
+        if r.result is not None:
+            r.result = r.result[:RESULT_TEXT] if type(r.result) is str else None
         kept.append(r)
+    if run:
+        kept += _run_kept(records, run)
     return kept
+
+
+def _plain(r: Record) -> bool:
+    if r.type == "stream_event":
+        return True
+    if r.type == "system":
+        return r.subtype == "status"
+    if r.type != "assistant" or r.error is not None or r.parent_tool_use_id:
+        return False
+    content = r.message.content if r.message is not None else None
+    return not isinstance(content, list) or all(b.type != "tool_use" for b in content)
+
+
+def _run_kept(records: list[Record], run: list[int]) -> list[Record]:
+    last_assistant = next((i for i in reversed(run) if records[i].type == "assistant"), None)
+    last_event = next((i for i in reversed(run) if records[i].type == "stream_event"), None)
+    picked = sorted({run[0], *(i for i in (last_assistant, last_event) if i is not None)})
+    out = []
+    for i in picked:
+        r = records[i]
+        r.line = i
+        out.append(r)
+    return out
 
 
 def from_dict(record: dict[str, Any]) -> Record | None:
