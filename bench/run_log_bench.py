@@ -196,11 +196,13 @@ def measure(name: str, target: Path, runs: int) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("shapes", nargs="*", default=list(SHAPES), choices=list(SHAPES))
+    ap.add_argument("shapes", nargs="*", help=f"any of {', '.join(SHAPES)} (default all)")
     ap.add_argument("--runs", type=int, default=3)
     args = ap.parse_args(argv)
+    if unknown := set(args.shapes) - set(SHAPES):
+        ap.error(f"unknown shape(s): {', '.join(sorted(unknown))}")
     rows = []
-    for name in args.shapes:
+    for name in args.shapes or list(SHAPES):
         target = DATA / f"run-log-{name}-200mb.jsonl"
         if not target.exists():
             turn, shape, cut = SHAPES[name]

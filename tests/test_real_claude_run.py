@@ -159,3 +159,39 @@ def test_a_damaged_last_line_is_reported_and_named_as_what_was_last_seen(tmp_pat
     found = {f.rule: f for f in scan(log).findings}
     assert set(found) == {"LOG001", "CR001"}
     assert "the last line was cut off mid-write (line 10" in found["CR001"].message
+
+
+def test_an_execution_file_cut_off_midway_is_damage_and_an_unfinished_turn(tmp_path: Path) -> None:
+    text = (RECORDED / "tool" / "claude-execution-output.json").read_text()
+    cut = tmp_path / "claude-execution-output.json"
+    cut.write_text(text[: text.index('"tool_result"')])
+    then = time.time() - 3600
+    os.utime(cut, (then, then))
+    result = scan(cut)
+    assert result.source_kind == "claude-run"
+    assert {f.rule for f in result.findings} == {"LOG001", "CR001", "CR004"}
+    damage = next(f for f in result.findings if f.rule == "LOG001")
+    assert "the array ends inside a record" in damage.message
+
+
+@pytest.mark.parametrize(
+    ("content", "said"),
+    [
+        ("[]", "an empty JSON array"),
+        ('[{"name": "x"}]', "not of Claude Code run-log messages"),
+        ("[1, 2", "not of Claude Code run-log messages"),
+    ],
+)
+def test_an_array_that_is_no_run_log_is_a_one_line_error(content: str, said: str, tmp_path: Path) -> None:
+    path = tmp_path / "out.json"
+    path.write_text(content)
+    out = CliRunner().invoke(app, ["scan", str(path)])
+    assert out.exit_code == 2 and said in out.output and "Traceback" not in out.output
+
+
+def test_a_transcript_is_still_a_transcript_and_a_run_log_a_run_log() -> None:
+    from threaddoctor.sources.detect import kind_of
+
+    assert kind_of(RECORDED / "tool" / "686cee7e-637c-45bb-bd87-8736ca8aff71.jsonl") == "claude-transcript"
+    assert kind_of(RECORDED / "tool" / "run.stdout.jsonl") == "claude-run"
+    assert kind_of(RECORDED / "tool" / "claude-execution-output.json") == "claude-run"
