@@ -214,7 +214,7 @@ class ClaudeRunLog(LogSource):
             self._assistant(turn, lineno, r)
         elif rtype == "user":
             self._user(turn, lineno, r)
-        elif rtype == "stream_event" and r.event is not None and not r.parent_tool_use_id:
+        elif rtype == "stream_event" and not r.parent_tool_use_id:
             if r.event.type == "message_start":
                 turn.open_message = lineno
             elif r.event.type == "message_stop":

@@ -12,6 +12,8 @@ its chunk's decode, and the chunk is read line by line, where `from_dict` keeps 
 
 from __future__ import annotations
 
+from itertools import compress
+from operator import attrgetter
 from typing import Any
 
 import msgspec
@@ -68,13 +70,16 @@ class Record(msgspec.Struct, gc=False, omit_defaults=True):
     task_id: _S = None
     status: Any = None
     message: Message | None = None
-    event: Event | None = None
+    event: Event = msgspec.field(default_factory=Event)  # always one, so that keep filters in C
     line: int = -1
 
 
 # Partial-message events that say where an assistant message starts and ends; the deltas between
-# them are text and tool input, which no rule reads.
+# them are text and tool input, which no rule reads. A line that is no stream_event has an empty
+# event, whose type is None.
 _EVENT_KEPT = frozenset({"message_start", "message_stop"})
+_KEPT_EVENT_TYPES = frozenset({None, *_EVENT_KEPT})
+_EVENT_TYPE = attrgetter("event.type")
 RESULT_TEXT = 300  # characters of a result's text kept: enough to quote an API error
 
 
@@ -84,11 +89,7 @@ def keep(records: list[Record]) -> list[Record]:
     events, status lines) only what decides the reader's state is kept: the run's first line (it
     may open a turn), its last assistant line (what was seen last) and its last message event
     (whether a message was left open); a long streamed answer comes down to three records."""
-    wanted = [
-        i
-        for i, r in enumerate(records)
-        if r.type != "stream_event" or ((e := r.event) is not None and e.type in _EVENT_KEPT)
-    ]
+    wanted = compress(range(len(records)), map(_KEPT_EVENT_TYPES.__contains__, map(_EVENT_TYPE, records)))
     kept: list[Record] = []
     run: list[int] = []  # the plain lines of the current run, by index
     for i in wanted:
