@@ -19,6 +19,7 @@ from tests.helpers import aged_copy
 from threaddoctor import scan
 from threaddoctor.cli import app
 from threaddoctor.findings import Severity
+from threaddoctor.sources.files import liveness
 
 RECORDED = Path(__file__).resolve().parents[1] / "fixtures" / "claude" / "recorded"
 RETRY_RECOVERED = {"CR003"}  # information: never at warning level
@@ -116,9 +117,20 @@ def test_the_transcript_is_found_in_the_claude_config_folder(tmp_path: Path, mon
     assert "retries exhausted after 2 api_retry line(s), the last attempt 2 of 2, HTTP 529 overloaded" in failed.message
 
 
-def test_a_run_log_being_written_has_its_current_turn_left_alone(tmp_path: Path) -> None:
-    """Written seconds ago (the CLI may be running the tool): the current turn is not judged."""
-    assert scan(_copy("session_killed/run.stdout.jsonl", tmp_path, age=5)).findings == []
+def test_a_run_log_being_written_has_its_current_turn_left_alone_and_named(tmp_path: Path) -> None:
+    """Held open, as the CLI holds its stdout while it runs the tool: the current turn is not
+    judged, and the result says so; the clean first turn is judged either way. A fresh copy of
+    the old log (a new modification time, old records) is judged in full."""
+    log = _copy("session_killed/run.stdout.jsonl", tmp_path, age=5)
+    assert {f.rule for f in scan(log).findings} == {"CR001", "CR004"}
+    with log.open("ab"):
+        liveness._OPEN_FILES = (0.0, {})
+        result = scan(log)
+    assert result.findings == []
+    assert sorted((u.rule, u.what, u.subject) for u in result.unjudged) == [
+        ("CR001", "turn", "turn-2"),
+        ("CR004", "call", "toolu_mock_0003_174d10e0"),
+    ]
 
 
 def test_the_recovered_retry_is_information_only(tmp_path: Path) -> None:

@@ -15,7 +15,7 @@ def detect(src: ClaudeRunLog) -> Iterator[Finding]:
     turn = src.turns[-1] if src.turns else None
     if turn is None or turn.ended or turn.superseded_at is not None:
         return  # a turn the stream went on from is CR005's
-    if src.maybe_live():
+    if src.left_unjudged(RULE.code, "turn", turn.session_id, turn_id(turn), turn.line):
         return  # the CLI may still be writing this turn
     what, line = last_seen(src, turn)
     named, evidence = transcript_evidence(src, turn)
@@ -44,8 +44,9 @@ RULE = Rule(
         "2.1.208). The rule says what the stream showed last: a tool still running, a tool_result with no next "
         "assistant turn (claude-code #39700), an assistant message cut off mid-stream, or a retry with nothing "
         "after it, and since when (the newest timestamp in the turn, or when the file was last written). A run "
-        "log written in the last two minutes, or ten while a tool runs, or held open by a process, may belong "
-        "to a running CLI, and its current turn is not judged. The session's transcript, when it is found "
+        "log held open by a process (the CLI writing its stdout), or whose newest record and last write are "
+        "both recent (within two minutes, ten while a tool runs), may belong to a running CLI: its current turn "
+        "is not judged, and the report says so. The session's transcript, when it is found "
         "beside the log or under the Claude config's projects folder, is named: CC001 judges it."
     ),
     fix_safety=FixSafety.none,

@@ -12,11 +12,11 @@ from threaddoctor.sources.claude.run_log import ClaudeRunLog
 
 
 def detect(src: ClaudeRunLog) -> Iterator[Finding]:
-    live = bool(src.turns) and not src.turns[-1].ended and src.maybe_live()
+    current = src.turns[-1] if src.turns and not src.turns[-1].ended else None
     for turn in src.turns:
-        if live and turn is src.turns[-1]:
-            continue  # its tools may still be running
         for call in turn.open_calls:
+            if turn is current and src.left_unjudged(RULE.code, "call", turn.session_id, call.tool_use_id, call.line):
+                continue  # the tool may still be running
             named, evidence = transcript_evidence(src, turn)
             state = (
                 "the turn ended without it"
@@ -51,7 +51,7 @@ RULE = Rule(
         "or interrupted (the CLI writes a synthetic error result then). A tool_use with no tool_result in a "
         "stream that ended means the process stopped while the tool ran: a command may have run halfway, and "
         "the session's transcript ends on the same orphan call (CC001 judges and repairs it). In a log that may "
-        "still be written the current turn's calls are not judged. Calls of subagents (messages with "
+        "still be written the current turn's calls are not judged, and the report says so. Calls of subagents (messages with "
         "parent_tool_use_id) are paired the same way."
     ),
     fix_safety=FixSafety.none,
