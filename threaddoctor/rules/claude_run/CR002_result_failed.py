@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
-from threaddoctor.findings import Finding, FixSafety, Severity
 from threaddoctor.rules.base import Rule
 from threaddoctor.rules.claude_run.common import retry_words, transcript_evidence, turn_id, turn_start_evidence
 from threaddoctor.rules.files.common import line_evidence
-from threaddoctor.sources.claude.run_log import ClaudeRunLog, Result, RunTurn
+from threaddoctor.severity import FixSafety, Severity
+
+if TYPE_CHECKING:
+    from threaddoctor.findings import Finding
+    from threaddoctor.sources.claude.run_log import ClaudeRunLog, Result, RunTurn
 
 # terminal_reason values that are failures (reference claude-stream-json.md §1); "completed" and the
 # cooperative interrupts are not, and a value this list does not know is judged by is_error alone.

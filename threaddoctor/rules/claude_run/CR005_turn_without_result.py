@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
-from threaddoctor.findings import Finding, FixSafety, Severity
 from threaddoctor.rules.base import Rule
 from threaddoctor.rules.claude_run.common import last_seen, transcript_evidence, turn_id, turn_start_evidence
 from threaddoctor.rules.files.common import line_evidence
-from threaddoctor.sources.claude.run_log import ClaudeRunLog
+from threaddoctor.severity import FixSafety, Severity
+
+if TYPE_CHECKING:
+    from threaddoctor.findings import Finding
+    from threaddoctor.sources.claude.run_log import ClaudeRunLog
 
 
 def detect(src: ClaudeRunLog) -> Iterator[Finding]:

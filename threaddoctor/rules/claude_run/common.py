@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import os
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
-from threaddoctor.findings import EvidenceItem
 from threaddoctor.rules.files.common import line_evidence
-from threaddoctor.sources.claude.run_log import ClaudeRunLog, RunTurn
-from threaddoctor.sources.t3code.vocabulary import format_time
+
+if TYPE_CHECKING:
+    from threaddoctor.findings import EvidenceItem
+    from threaddoctor.sources.claude.run_log import ClaudeRunLog, RunTurn
 
 
 def turn_id(turn: RunTurn) -> str:
@@ -19,6 +21,8 @@ def turn_id(turn: RunTurn) -> str:
 def since(src: ClaudeRunLog, turn: RunTurn) -> str | None:
     """When the turn was last heard of: its newest timestamp (only user lines carry one), else
     when the run log was last written."""
+    from threaddoctor.sources.t3code.vocabulary import format_time
+
     if turn.timestamp:
         return turn.timestamp
     try:
@@ -70,6 +74,8 @@ def retry_words(r) -> str:
 
 def transcript_evidence(src: ClaudeRunLog, turn: RunTurn) -> tuple[str, list[EvidenceItem]]:
     """(words for the message, evidence) naming the session's transcript when it exists."""
+    from threaddoctor.findings import EvidenceItem
+
     path = src.transcript(turn.session_id)
     if path is None:
         return "", []
