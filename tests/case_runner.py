@@ -13,10 +13,12 @@ from typing import Any
 
 import yaml
 
-from fixtures.t3code_builder import T3Builder
+from fixtures.t3code_builder import FORK_LEDGER, T3Builder
 from fixtures.t3code_v2_builder import V2Builder
 from tests.helpers import moved_to
 from threaddoctor import scan
+from threaddoctor.sources.t3code.ledger import SPLIT_V2_NAMES
+from threaddoctor.sources.t3code.releases import MIGRATIONS
 
 CASES_DIR = Path(__file__).parent / "cases"
 DEFAULT_RELEASES = ("v0.0.9", "v0.0.29", "main-2026-08")
@@ -59,7 +61,7 @@ def load_cases() -> list[Case]:
                     fix=c.get("fix", True),
                     options={
                         k: c[k]
-                        for k in ("migration_names", "extra_migrations", "age_seconds", "file", "copied")
+                        for k in ("migration_names", "extra_migrations", "age_seconds", "file", "copied", "ledger")
                         if k in c
                     },
                 )
@@ -143,7 +145,8 @@ def build(case: Case, release: str, path: Path) -> T3Builder | LogFile | V2Build
         return write_database(case, path)
     if case.source != "t3code":
         return write_log(case, path)
-    b = T3Builder(path, release, migration_names=case.options.get("migration_names"))
+    spec = case.options.get("ledger")
+    b = T3Builder(path, release, migration_names=case.options.get("migration_names"), ledger=ledger_rows(spec))
     for mid, name in (case.options.get("extra_migrations") or {}).items():
         b.conn.execute("INSERT INTO effect_sql_migrations (migration_id, name) VALUES (?, ?)", (mid, name))
     for step in case.steps:
@@ -151,6 +154,21 @@ def build(case: Case, release: str, path: Path) -> T3Builder | LogFile | V2Build
         getattr(b, method)(**(kwargs or {}))
     b.close()
     return b
+
+
+def ledger_rows(spec: Any) -> list[tuple[int, str]] | None:
+    """A case's `ledger:`: "fork" (a fork's own 41-44 after upstream's 1-40), "split-v2", or
+    {upstream: N, names: {id: name}, then: {id: name}}: upstream's 1..N with some names replaced,
+    then more rows."""
+    if spec is None:
+        return None
+    if spec == "fork":
+        return list(FORK_LEDGER)
+    if spec == "split-v2":
+        return [(i, SPLIT_V2_NAMES.get(i, MIGRATIONS[i])) for i in range(1, 62)]
+    names = {int(k): v for k, v in (spec.get("names") or {}).items()}
+    rows = [(i, names.get(i, MIGRATIONS[i])) for i in range(1, int(spec["upstream"]) + 1) if names.get(i) != "-"]
+    return rows + [(int(k), v) for k, v in (spec.get("then") or {}).items()]
 
 
 def found(case: Case, b: T3Builder | V2Builder) -> list[dict[str, Any]]:

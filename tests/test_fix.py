@@ -19,6 +19,7 @@ from threaddoctor.findings import FixSafety
 from threaddoctor.fix import run as fix_run
 from threaddoctor.fix.guard import AppRunning
 from threaddoctor.fix.plan import Selection
+from threaddoctor.sources.t3code.vocabulary import iso_now
 
 runner = CliRunner()
 
@@ -109,7 +110,7 @@ def test_cases_marked_without_repair_propose_none(case, release, tmp_path) -> No
 def test_every_repair_rescans_clean(case, release, tmp_path) -> None:
     b = build(case, release, tmp_path / "state.sqlite")
     before = {f.entity for f in scan(b.path).findings}
-    unsafe = get_rule(case.rule).fix_safety == FixSafety.unsafe
+    unsafe = any(f.repair and f.repair.safety == FixSafety.unsafe for f in scan(b.path, select=[case.rule]).findings)
     report = fix_run.fix(b.path, select=[case.rule], selection=Selection(unsafe=unsafe))
     assert report.outcome and report.outcome.steps and not report.outcome.problems
     assert scan(b.path, select=[case.rule]).findings == []
@@ -172,7 +173,7 @@ def test_refuses_while_the_app_runs(tmp_path) -> None:
         "pid": os.getpid(),
         "port": 3773,
         "origin": "http://127.0.0.1:3773",
-        "startedAt": "2026-11-21T06:00:00.000Z",
+        "startedAt": iso_now(),  # written by the server after its process started, as this one did
     }
     (tmp_path / "server-runtime.json").write_text(json.dumps(runtime))
     before = snapshot(db)

@@ -2,26 +2,20 @@
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, Field
 
-from threaddoctor.errors import InputError
 from threaddoctor.findings import Finding, Severity, Unjudged
 from threaddoctor.rules import all_rules, rules_for
 from threaddoctor.rules.base import Rule
 from threaddoctor.rules.selection import select_rules
-from threaddoctor.sources.base import Source
+from threaddoctor.sources.base import Progress, ReadOptions, Source
 from threaddoctor.sources.detect import kind_of
 from threaddoctor.sources.files.liveness import LiveCheck
-from threaddoctor.sources.registry import OPENERS, opener
-
-if TYPE_CHECKING:
-    from threaddoctor.sources.t3code.source import Progress
+from threaddoctor.sources.registry import opener
 
 _SCOPE_ORDER = {"schema": 0, "state": 1, "log": 2}
 
@@ -69,11 +63,12 @@ def run_rules(src: Source, rules: Sequence[Rule], live_check: LiveCheck = LiveCh
     result = ScanResult(source=src.label, source_kind=src.kinds[0], schema_label=src.description)
     ordered = sorted((r for r in rules if r.source_kind in src.kinds), key=lambda r: _SCOPE_ORDER[r.scope])
     reason = src.uncertain()
-    skipped = [r.code for r in ordered if r.scope != "schema" and reason]
-    if skipped:
-        result.notes.append(f"{reason}: {len(skipped)} state rule(s) were not run and nothing may be written")
+    cannot = {r.code: why for r in ordered if r.scope != "schema" and reason and (why := src.cannot_run(r))}
+    if reason:
+        result.notes.append(_partial_note(reason, ordered, cannot))
+    result.notes.extend(src.notes())
     for rule in ordered:
-        if rule.code in skipped:
+        if rule.code in cannot:
             continue
         result.findings.extend(f.model_copy(update={"location": src.locate(f)}) for f in rule.detect(src))
         result.rules_run.append(rule.code)
@@ -107,11 +102,21 @@ def unjudged_notes(unjudged: Sequence[Unjudged]) -> list[str]:
     return notes
 
 
-def _run_and_close(src: Source, rules: Sequence[Rule], live_check: LiveCheck) -> ScanResult:
-    try:
-        return run_rules(src, rules, live_check)
-    finally:
-        src.close()
+def _partial_note(reason: str, rules: Sequence[Rule], cannot: dict[str, str]) -> str:
+    """Which state rules ran on a source the tool is not sure of, and why the others could not."""
+    ran = [r.code for r in rules if r.scope != "schema" and r.code not in cannot]
+    by_reason: dict[str, list[str]] = {}
+    for code, why in cannot.items():
+        by_reason.setdefault(why, []).append(code)
+    parts = []
+    if ran:
+        parts.append(f"ran {len(ran)} rule(s) whose tables and columns are there as they expect ({', '.join(ran)})")
+    if cannot:
+        parts.append(
+            f"could not run {len(cannot)}: "
+            + "; ".join(f"{', '.join(codes)} ({why})" for why, codes in by_reason.items())
+        )
+    return f"{reason}; nothing may be written" + (": " + "; ".join(parts) if parts else "")
 
 
 def scan(
@@ -123,7 +128,7 @@ def scan(
     rules: Sequence[Rule] | None = None,
     live_check: LiveCheck = LiveCheck.recent,
 ) -> ScanResult:
-    """Scan one T3 Code database (read-only) or one exported log. Raises ThreadDoctorError on bad input.
+    """Scan one file of any format the registry reads (read-only). Raises ThreadDoctorError on bad input.
     `live_check`: how much evidence of a running agent leaves a log's current turn unjudged: `recent`
     (held open, or its newest record and last write both recent: a scan), `held-open` (a check of
     exported logs), `off` (judge everything). Whatever is left unjudged is in `unjudged` and `notes`."""
@@ -131,36 +136,19 @@ def scan(
     kind = kind_of(path)
     if rules is None:
         rules = select_rules(all_rules(), select, ignore) if select or ignore else rules_for(kind)
-    if kind in OPENERS:
-        return _run_and_close(opener(kind)(path), rules, live_check)
-    # T3 Code's readers are imported only for T3 Code files: a scan of an
-    # agent's log starts faster and holds less.
-    from threaddoctor.sources.t3code.source import open_t3
-
-    if kind == "t3code-export":
-        from threaddoctor.sources.t3code.exported import load_export
-
-        src = load_export(path)
-        src.deep, src.progress = deep, progress
+    src = opener(kind)(path, ReadOptions(deep=deep, progress=progress))
+    while True:
+        result, error = None, None
         try:
-            return run_rules(src, rules)
+            result = run_rules(src, rules, live_check)
+        except Exception as e:  # the source says whether a failed read is the input's fault
+            error = e
         finally:
             src.close()
-    src = open_t3(path, deep=deep, progress=progress)
-    try:
-        result = run_rules(src, rules)
-    except sqlite3.DatabaseError as e:
-        if src.snapshot.still_valid():
-            raise InputError(f"{path}: the database is damaged or unreadable ({e})") from None
-        result = None  # a writer started during an immutable read; read again below
-    finally:
-        src.close()
-    if result is not None and src.snapshot.still_valid():
-        return result
-    src = open_t3(path, deep=deep, progress=progress, allow_immutable=False)
-    try:
-        return run_rules(src, rules)
-    except sqlite3.DatabaseError as e:
-        raise InputError(f"{path}: the database is damaged or unreadable ({e})") from None
-    finally:
-        src.close()
+        again = src.read_again(error)
+        if again is None:
+            if error is not None:
+                raise error
+            assert result is not None
+            return result
+        src = again

@@ -56,6 +56,15 @@ def change_row(conn: sqlite3.Connection, step: RowChange) -> None:
     event can). The `before` image must still match, or the database changed since planning."""
     where = " AND ".join(f"{k} = ?" for k in step.key)
     current = conn.execute(f"SELECT COUNT(*) FROM {step.table} WHERE {where}", list(step.key.values())).fetchone()[0]
+    if step.action == "insert-row" and step.after:
+        if current != 0:
+            raise StaleStep(f"{step.table} row {step.key} exists already")
+        values = {**step.key, **step.after}
+        conn.execute(
+            f"INSERT INTO {step.table} ({', '.join(values)}) VALUES ({', '.join('?' for _ in values)})",
+            list(values.values()),
+        )
+        return
     if current != 1:
         raise StaleStep(f"{step.table} row {step.key} is no longer there")
     if step.action == "delete-row":

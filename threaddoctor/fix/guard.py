@@ -6,12 +6,11 @@ cannot be had within a short timeout."""
 
 from __future__ import annotations
 
-import json
-import os
 import sqlite3
 from pathlib import Path
 
 from threaddoctor.errors import ThreadDoctorError
+from threaddoctor.sources.t3code.server import server_state
 
 LOCK_TIMEOUT_MS = 2000
 
@@ -21,21 +20,9 @@ class AppRunning(ThreadDoctorError):
 
 
 def running_server_pid(db: Path) -> int | None:
-    """The pid T3 Code recorded in server-runtime.json, if that process is alive."""
-    runtime = db.parent / "server-runtime.json"
-    try:
-        pid = int(json.loads(runtime.read_text())["pid"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-    if pid <= 0:
-        return None
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return None
-    except PermissionError:
-        return pid  # alive, owned by someone else
-    return pid
+    """The pid T3 Code recorded in server-runtime.json, if that server is alive."""
+    state = server_state(db)
+    return state.pid if state.live else None
 
 
 def refuse_if_app_runs(db: Path) -> None:

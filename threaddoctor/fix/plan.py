@@ -23,6 +23,7 @@ from threaddoctor.fix.images import capture, diff
 from threaddoctor.rules.base import Rule
 from threaddoctor.sources.t3code.projector import Projector
 from threaddoctor.sources.t3code.source import T3Source
+from threaddoctor.sources.t3code.vocabulary import PROJECTORS
 
 MAX_PASSES = 4
 # The most thorough terminal state wins when several repairs set one thread's session.
@@ -91,11 +92,7 @@ class Loop:
             current = self.scan()
         outcome.after = current
         outcome.problems = self.verify(outcome)
-        outcome.row_changes = [
-            c
-            for c in diff(self.conn, image, capture(self.conn, threads))
-            if c["table"] not in ("projection_state", "sqlite_sequence")
-        ]
+        outcome.row_changes = [c for c in diff(self.conn, image, capture(self.conn, threads)) if not _bookkeeping(c)]
         return outcome
 
     def apply(self, step: PlannedEvent | RowChange) -> dict[str, Any] | None:
@@ -132,6 +129,13 @@ class Loop:
             ):
                 problems.append(f"appended event {row['sequence']} would not decode: {p.where}: {p.message}")
         return problems
+
+
+def _bookkeeping(change: dict[str, Any]) -> bool:
+    """What appending events moves by itself: the counters and the nine projector cursors."""
+    if change["table"] == "sqlite_sequence":
+        return True
+    return change["table"] == "projection_state" and change["key"].get("projector") in PROJECTORS
 
 
 def merge(findings: list[Finding]) -> list[tuple[str, list[str], PlannedEvent | RowChange]]:

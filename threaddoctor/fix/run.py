@@ -20,7 +20,7 @@ from threaddoctor.fix.scratch import scratch_copy
 from threaddoctor.rules import all_rules
 from threaddoctor.rules.base import Rule
 from threaddoctor.rules.selection import select_rules
-from threaddoctor.sources.t3code.contract import contract_for
+from threaddoctor.sources.t3code.contract import contract_of
 from threaddoctor.sources.t3code.projector import Projector
 from threaddoctor.sources.t3code.reader import Snapshot
 from threaddoctor.sources.t3code.schema import read_schema
@@ -51,7 +51,7 @@ class FixReport(BaseModel):
 def source_on(conn: sqlite3.Connection, path: Path) -> T3Source:
     """The rules' view of any connection: the database in a transaction, or a scratch copy."""
     schema = read_schema(conn, str(path))
-    contract = contract_for(min(schema.max_migration, 41), knows_later=schema.max_migration > 41)
+    contract = contract_of(schema.release)
     return T3Source(path=path, snapshot=Snapshot(conn, path, immutable=False), schema=schema, contract=contract)
 
 
@@ -75,7 +75,8 @@ def _refuse_unsafe_state(src: T3Source) -> None:
 
 
 def _targets(findings: list[Finding], selection: Selection) -> list[str]:
-    return sorted({f.thread_id for f in findings if selection.allows(f) and f.thread_id})
+    """The threads the repairs touch; "" stands for the database as a whole (a cursor row)."""
+    return sorted({f.thread_id or "" for f in findings if selection.allows(f)})
 
 
 def dry_run(path: Path, select=None, ignore=None, selection: Selection | None = None) -> FixReport:

@@ -62,8 +62,8 @@ def render_fix(report: FixReport, console: Console) -> None:
         rows_by_thread[thread].append(c)
     for thread_id, steps in by_thread.items():
         console.print()
-        console.rule(Text(f"thread {thread_id}", style="bold"), align="left")
-        repaired = [f for f in outcome.repaired if f.thread_id == thread_id]
+        console.rule(Text(f"thread {thread_id}" if thread_id else "database", style="bold"), align="left")
+        repaired = [f for f in outcome.repaired if (f.thread_id or "") == thread_id]
         for f in repaired:
             console.print(Text(f"repairs {f.rule} {f.name}: {f.repair.summary if f.repair else ''}"))
         for s in steps:
@@ -87,7 +87,7 @@ def render_fix(report: FixReport, console: Console) -> None:
     verb = "Would repair" if dry else "Repaired"
     console.print(
         Text(
-            f"{verb} {len(outcome.repaired)} finding(s) in {len(by_thread)} thread(s): {len(events)} event(s) appended, "
+            f"{verb} {len(outcome.repaired)} finding(s) in {len([t for t in by_thread if t])} thread(s): {len(events)} event(s) appended, "
             f"{len(direct)} direct row change(s), {len(outcome.row_changes)} row(s) changed in all"
             + (f", in {outcome.passes} passes" if outcome.passes > 1 else "")
             + ".",

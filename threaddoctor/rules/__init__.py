@@ -15,7 +15,7 @@ from functools import cache
 from threaddoctor.errors import UsageError
 from threaddoctor.rules.base import Rule
 
-_BUNDLES = ("t3code", "t3code_v2", "codex", "claude", "claude_run", "connectonion", "files")
+_BUNDLES = ("t3code", "t3code_ledger", "t3code_v2", "codex", "claude", "claude_run", "connectonion", "files")
 # The folders whose rules can apply to a source kind: a scan of one agent's log imports only
 # those (T3 Code's rules bring its event contract, a tenth of a second to import).
 _BUNDLES_FOR = {
@@ -25,8 +25,8 @@ _BUNDLES_FOR = {
     "claude-transcript": ("claude", "files"),
     "claude-run": ("claude_run", "files"),
     "connectonion-sessions": ("connectonion", "files"),
-    "t3code-v2": ("t3code_v2",),
-    "t3code-v2-export": ("t3code_v2",),
+    "t3code-v2": ("t3code_ledger", "t3code_v2"),
+    "t3code-v2-export": ("t3code_ledger", "t3code_v2"),
 }
 
 

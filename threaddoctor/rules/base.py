@@ -26,6 +26,9 @@ class Rule:
     # "schema": runs first and always; "state": needs a schema the tool is sure of;
     # "log": runs after the state rules (it reports what they read).
     scope: str = "state"
+    # What the rule reads, as "table" or "table.column": on a ledger threaddoctor does not know
+    # (a fork's own migrations, a newer build) the rule still runs when all of it is there.
+    reads: tuple[str, ...] = ()
 
     def finding(self, ctx: Any, **fields: Any) -> Finding:
         """Build a finding of this rule for the source `ctx` reads."""

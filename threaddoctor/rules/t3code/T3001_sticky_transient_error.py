@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from threaddoctor.rules.base import Rule
-from threaddoctor.rules.t3code.common import end_session, session_evidence
+from threaddoctor.rules.t3code.common import ENDS_SESSION, EVENTS, end_session, session_evidence
 from threaddoctor.severity import FixSafety, Severity
 
 if TYPE_CHECKING:
@@ -87,4 +87,5 @@ RULE = Rule(
     fix_reason="an appended session-set is what the app writes itself when a turn completes; every release "
     "projects it, cached clients replay it, and undo deletes it before the app next starts",
     detect=detect,
+    reads=(*EVENTS, *ENDS_SESSION),
 )

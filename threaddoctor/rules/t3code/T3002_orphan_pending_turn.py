@@ -7,6 +7,9 @@ from typing import TYPE_CHECKING
 
 from threaddoctor.rules.base import Rule
 from threaddoctor.rules.t3code.common import (
+    BINDINGS,
+    ENDS_SESSION,
+    EVENTS,
     binding_evidence,
     binding_is_live,
     binding_row,
@@ -148,4 +151,5 @@ RULE = Rule(
     fix_reason="the event is the app's own terminal session state; the direct delete (before v0.0.29) removes "
     "only a placeholder no reader depends on, and both are journaled for undo",
     detect=detect,
+    reads=(*EVENTS, *ENDS_SESSION, *BINDINGS),
 )

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from threaddoctor.rules.base import Rule
-from threaddoctor.rules.t3code.common import session_evidence, turn_evidence, turn_interrupt
+from threaddoctor.rules.t3code.common import SESSIONS, TURNS, session_evidence, turn_evidence, turn_interrupt
 from threaddoctor.severity import FixSafety, Severity
 
 if TYPE_CHECKING:
@@ -71,4 +71,5 @@ RULE = Rule(
     fix_reason="the appended event is the app's own Stop request; replayed later it is inert, because reactors "
     "do not act on replayed events, and it only settles a turn that is not running",
     detect=detect,
+    reads=(*TURNS, *SESSIONS),
 )

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from threaddoctor.rules.base import Rule
-from threaddoctor.rules.t3code.common import assistant_completion, row_evidence
+from threaddoctor.rules.t3code.common import MESSAGES, SESSIONS, TURNS, assistant_completion, row_evidence
 from threaddoctor.severity import FixSafety, Severity
 
 if TYPE_CHECKING:
@@ -77,4 +77,5 @@ RULE = Rule(
     fix_safety=FixSafety.safe,
     fix_reason="it is the event the app itself writes at the end of every assistant message; the text is kept",
     detect=detect,
+    reads=(*MESSAGES, *TURNS, *SESSIONS),
 )

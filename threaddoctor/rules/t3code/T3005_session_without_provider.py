@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING
 
 from threaddoctor.rules.base import Rule
 from threaddoctor.rules.t3code.common import (
+    BINDINGS,
+    ENDS_SESSION,
     SETTLED_TURN_STATES,
     binding_evidence,
     binding_is_live,
@@ -83,4 +85,5 @@ RULE = Rule(
     fix_reason="it is the state the app itself records when a turn is interrupted; the provider is gone, so no "
     "live work is cut short",
     detect=detect,
+    reads=(*ENDS_SESSION, *BINDINGS),
 )

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from threaddoctor.rules.base import Rule
 from threaddoctor.rules.t3code.common import (
+    ENDS_SESSION,
     SETTLED_TURN_STATES,
     end_session,
     row_evidence,
@@ -82,4 +83,5 @@ RULE = Rule(
     fix_safety=FixSafety.safe,
     fix_reason="the turn has already ended in the projections; the appended session state only agrees with it",
     detect=detect,
+    reads=(*ENDS_SESSION,),
 )

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from threaddoctor.rules.base import Rule
-from threaddoctor.rules.t3code.common import end_session, session_evidence
+from threaddoctor.rules.t3code.common import ACTIVITIES, ENDS_SESSION, end_session, session_evidence
 from threaddoctor.severity import FixSafety, Severity
 
 if TYPE_CHECKING:
@@ -57,4 +57,5 @@ RULE = Rule(
     fix_safety=FixSafety.safe,
     fix_reason="the session is already stopped; the event only drops a turn reference nothing can act on",
     detect=detect,
+    reads=(*ENDS_SESSION, *ACTIVITIES),
 )

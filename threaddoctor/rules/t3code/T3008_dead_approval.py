@@ -6,7 +6,15 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from threaddoctor.rules.base import Rule
-from threaddoctor.rules.t3code.common import failure_activity, row_evidence, why_dead
+from threaddoctor.rules.t3code.common import (
+    APPROVALS,
+    BINDINGS,
+    SESSIONS,
+    TURNS,
+    failure_activity,
+    row_evidence,
+    why_dead,
+)
 from threaddoctor.severity import FixSafety, Severity
 
 if TYPE_CHECKING:
@@ -76,4 +84,5 @@ RULE = Rule(
     fix_safety=FixSafety.safe,
     fix_reason="the app recognises this exact activity as a resolved, stale request; no provider is waiting",
     detect=detect,
+    reads=(*APPROVALS, *SESSIONS, *TURNS, *BINDINGS),
 )

@@ -7,7 +7,15 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from threaddoctor.rules.base import Rule
-from threaddoctor.rules.t3code.common import failure_activity, row_evidence, why_dead
+from threaddoctor.rules.t3code.common import (
+    ACTIVITIES,
+    BINDINGS,
+    SESSIONS,
+    TURNS,
+    failure_activity,
+    row_evidence,
+    why_dead,
+)
 from threaddoctor.severity import FixSafety, Severity
 
 if TYPE_CHECKING:
@@ -111,4 +119,5 @@ RULE = Rule(
     fix_safety=FixSafety.safe,
     fix_reason="the app's projector and client both read this activity as a closed request; no provider waits",
     detect=detect,
+    reads=(*ACTIVITIES, *SESSIONS, *TURNS, *BINDINGS),
 )

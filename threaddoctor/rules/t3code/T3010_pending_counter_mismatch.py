@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from threaddoctor.rules.base import Rule
-from threaddoctor.rules.t3code.common import row_evidence
+from threaddoctor.rules.t3code.common import ACTIVITIES, APPROVALS, row_evidence
 from threaddoctor.rules.t3code.T3009_dead_user_input import open_requests
 from threaddoctor.severity import FixSafety, Severity
 
@@ -105,4 +105,12 @@ RULE = Rule(
     fix_safety=FixSafety.unsafe,
     fix_reason="a direct projection edit: correct in the database, but not replayed to clients with a warm cache",
     detect=detect,
+    reads=(
+        *APPROVALS,
+        *ACTIVITIES,
+        "projection_threads.thread_id",
+        "projection_threads.pending_approval_count",
+        "projection_threads.pending_user_input_count",
+        "projection_threads.updated_at",
+    ),
 )

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from threaddoctor.rules.base import Rule
-from threaddoctor.rules.t3code.common import session_evidence, session_set
+from threaddoctor.rules.t3code.common import ENDS_SESSION, session_evidence, session_set
 from threaddoctor.severity import FixSafety, Severity
 
 if TYPE_CHECKING:
@@ -58,4 +58,5 @@ RULE = Rule(
     fix_safety=FixSafety.safe,
     fix_reason="the status is unchanged; only the banner text is cleared, as sending a new message does on v0.0.29+",
     detect=detect,
+    reads=(*ENDS_SESSION,),
 )

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from threaddoctor.rules.base import Rule
+from threaddoctor.rules.t3code.common import CURSORS, EVENTS
 from threaddoctor.severity import FixSafety, Severity
 
 if TYPE_CHECKING:
@@ -87,4 +88,5 @@ RULE = Rule(
     fix_safety=FixSafety.none,
     fix_reason="the app's own start-up catch-up is the repair; planning from lagging tables is refused",
     detect=detect,
+    reads=(*EVENTS, *CURSORS),
 )

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from threaddoctor.rules.base import Rule
+from threaddoctor.rules.t3code.common import CURSORS, EVENTS
 from threaddoctor.severity import FixSafety, Severity
 
 if TYPE_CHECKING:
@@ -14,16 +15,16 @@ if TYPE_CHECKING:
 
 
 def detect(src: T3Source) -> Iterator[Finding]:
-    lowest = src.lowest_cursor()
-    src.check_range(0 if src.deep else lowest)
+    start, projectors = src.startup_cursor(), src.lowest_cursor()
+    src.check_range(0 if src.deep else start)
     problems = src.decode_problems
     for ev in src.events_by_sequence(sorted(problems)):
         found = problems[ev.sequence]
-        crash = ev.sequence > lowest
+        crash = ev.sequence > start
         effect = (
-            "the app reads it at its next start and will crash-loop"
+            _crash(src, ev.sequence, start, projectors)
             if crash
-            else "below every projector cursor: start-up skips it, but clients resuming from an older "
+            else "below every cursor: start-up skips it, but clients resuming from an older "
             "sequence, exports and new projectors fail on it"
         )
         yield RULE.finding(
@@ -40,6 +41,23 @@ def detect(src: T3Source) -> Iterator[Finding]:
         )
 
 
+def _crash(src: T3Source, seq: int, start: int, projectors: int) -> str:
+    """What the next start does with an undecodable row above `start`, and what the user can do."""
+    stops = (
+        f"{src.schema.release.name} decodes every event after sequence {start} at its next start; this row fails "
+        "its readFromSequence (PersistenceDecodeError), the server exits and the desktop app restarts it: a crash loop"
+    )
+    if seq <= projectors:
+        return (
+            f"{stops}. Every projector has applied it already: only the attachment-cleanup cursor ({start}) makes "
+            "the start read it, and moving that cursor forward (T3016's repair) lets the start skip it"
+        )
+    return (
+        f"{stops}. No repair can make it decodable without rewriting history, which threaddoctor never does: "
+        "run a build whose decoder accepts it, or restore a backup from before this row"
+    )
+
+
 RULE = Rule(
     code="T3013",
     name="undecodable-event",
@@ -48,15 +66,19 @@ RULE = Rule(
     summary="An event row does not decode under the app's event contract",
     explanation=(
         "T3 Code decodes every event it reads strictly; one row that fails stops the read, and because "
-        "start-up replays the events after the lowest projector cursor, such a row there makes the server "
-        'crash-loop (#8789 metadata origin surface "cli", #12514 a "reasoning" role, #12762 a legacy '
-        "message without turnId). Below every cursor it does not stop a start, but it breaks every other "
-        "reader of the log. By default the rule decodes what the app would read at its next start plus every "
-        "event the other rules looked at; --deep decodes the whole log. Events are never edited: the finding "
-        "says what is wrong so that a lossless rewrite, as the app's own migrations do, can be judged."
+        "start-up replays the events after the lowest cursor, such a row there makes the server crash-loop "
+        '(#8789 metadata origin surface "cli", #12514 a "reasoning" role, #12762 a legacy message without a '
+        'turnId key; "turnId": null is valid). Stable 0.0.42 starts above the lowest of all ten projection_state '
+        "rows, the nine projectors and projection.attachment-cleanup, a missing row counting as 0, so a row the "
+        "projectors passed long ago stops it when the cleanup cursor is behind (T3016 moves that cursor). Below "
+        "every cursor a row does not stop a start, but it breaks every other reader of the log. By default the "
+        "rule decodes exactly what the app that wrote the file decodes at its next start, with that release's "
+        "contract, plus every event the other rules looked at; --deep decodes the whole log. Events are never "
+        "edited: the finding says what the app would hit and what the user can do."
     ),
     fix_safety=FixSafety.none,
     fix_reason="existing events are never edited by default",
     detect=detect,
+    reads=(*EVENTS, *CURSORS),
     scope="log",
 )

@@ -11,6 +11,31 @@ if TYPE_CHECKING:
 
 
 SETTLED_TURN_STATES = ("completed", "interrupted", "error")
+
+
+# What the rules read (Rule.reads), so that they still run on a ledger threaddoctor does not know.
+def columns(table: str, names: str) -> tuple[str, ...]:
+    return tuple(f"{table}.{c}" for c in names.split())
+
+
+EVENTS = columns(
+    "orchestration_events",
+    "sequence event_id aggregate_kind stream_id stream_version event_type occurred_at command_id actor_kind "
+    "payload_json metadata_json",
+)
+SESSIONS = columns(
+    "projection_thread_sessions", "thread_id status provider_name runtime_mode active_turn_id last_error updated_at"
+)
+TURNS = columns(
+    "projection_turns", "row_id thread_id turn_id pending_message_id state requested_at started_at completed_at"
+)
+MESSAGES = columns("projection_thread_messages", "message_id thread_id turn_id role is_streaming created_at updated_at")
+ACTIVITIES = columns("projection_thread_activities", "activity_id thread_id turn_id kind payload_json created_at")
+APPROVALS = columns("projection_pending_approvals", "request_id thread_id turn_id status created_at")
+BINDINGS = columns("provider_session_runtime", "thread_id status last_seen_at provider_name")
+CURSORS = ("projection_state.projector", "projection_state.last_applied_sequence", "projection_state.updated_at")
+# A session's repair (end_session) also reads messages and turns.
+ENDS_SESSION = (*SESSIONS, *TURNS, *MESSAGES)
 LIVE_BINDING = ("starting", "running")
 
 

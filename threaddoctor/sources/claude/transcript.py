@@ -31,6 +31,7 @@ from itertools import compress, repeat
 from pathlib import Path
 from typing import overload
 
+from threaddoctor.sources.base import ReadOptions
 from threaddoctor.sources.claude.rows import EMPTY_LINE, TITLES, TRANSCRIPT, Entry, Kept, Rows, from_dict, keep
 from threaddoctor.sources.files.base import LogSource
 from threaddoctor.sources.files.chunks import decoded_chunks, gc_paused
@@ -463,5 +464,5 @@ def _first(item: tuple) -> int:
     return item[0]
 
 
-def open_transcript(path: Path) -> ClaudeTranscript:
+def open_transcript(path: Path, options: ReadOptions | None = None) -> ClaudeTranscript:
     return ClaudeTranscript(path=Path(path), reader=LineReader(Path(path))).read()

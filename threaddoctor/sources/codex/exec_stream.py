@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from threaddoctor.sources.base import ReadOptions
 from threaddoctor.sources.files.base import LogSource
 from threaddoctor.sources.files.lines import LineReader
 
@@ -94,5 +95,5 @@ class CodexExecStream(LogSource):
             turn.open_items.pop(item_id, None)
 
 
-def open_exec_stream(path: Path) -> CodexExecStream:
+def open_exec_stream(path: Path, options: ReadOptions | None = None) -> CodexExecStream:
     return CodexExecStream(path=Path(path), reader=LineReader(Path(path))).read()

@@ -18,6 +18,7 @@ from typing import Any
 
 import msgspec
 
+from threaddoctor.sources.base import ReadOptions
 from threaddoctor.sources.codex import lifecycle
 from threaddoctor.sources.codex.lifecycle import Turn, TurnLifecycle
 from threaddoctor.sources.files.base import LogSource
@@ -504,5 +505,5 @@ def _str(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def open_rollout(path: Path) -> CodexRollout:
+def open_rollout(path: Path, options: ReadOptions | None = None) -> CodexRollout:
     return CodexRollout(path=Path(path), reader=LineReader(Path(path))).read()

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from threaddoctor.findings import Finding, Location
+from threaddoctor.sources.base import ReadOptions
 from threaddoctor.sources.files.liveness import Liveable, first_holder
 from threaddoctor.sources.t3code.reader import Snapshot, open_readonly
 
@@ -37,6 +38,15 @@ class CodexStateDb(Liveable):
         return f"Codex SQLite state ({', '.join(parts) or 'no thread tables'})"
 
     def uncertain(self) -> str | None:
+        return None
+
+    def cannot_run(self, rule: object) -> str | None:
+        return None
+
+    def notes(self) -> list[str]:
+        return []
+
+    def read_again(self, error: Exception | None) -> None:
         return None
 
     def thread_title(self, thread_id: str) -> str | None:
@@ -93,7 +103,7 @@ def _numbers(row: dict[str, Any] | None) -> list[float]:
     return [float(v) for v in (row or {}).values() if isinstance(v, int | float)]
 
 
-def open_state_db(path: Path) -> CodexStateDb:
+def open_state_db(path: Path, options: ReadOptions | None = None) -> CodexStateDb:
     path = Path(path)
     holder = first_holder([path, Path(f"{path}-wal")])  # asked before our own connection holds it too
     snapshot = open_readonly(path)

@@ -27,6 +27,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from threaddoctor.sources.base import ReadOptions
 from threaddoctor.sources.files.base import LogSource
 from threaddoctor.sources.files.lines import LineProblem, LineReader
 
@@ -272,5 +273,5 @@ def duration(seconds: float) -> str:
     return f"{s // 86400} d {s % 86400 // 3600} h"
 
 
-def open_sessions(path: Path) -> ConnectOnionSessions:
+def open_sessions(path: Path, options: ReadOptions | None = None) -> ConnectOnionSessions:
     return ConnectOnionSessions(path=Path(path), reader=LineReader(Path(path))).read()

@@ -23,6 +23,15 @@ class LogSource(Liveable):
     def uncertain(self) -> str | None:
         return None
 
+    def cannot_run(self, rule: object) -> str | None:
+        return None
+
+    def notes(self) -> list[str]:
+        return []
+
+    def read_again(self, error: Exception | None) -> None:
+        return None
+
     def thread_title(self, thread_id: str) -> str | None:
         return None
 

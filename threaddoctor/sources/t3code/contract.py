@@ -17,12 +17,16 @@ that a valid row is never reported as a crash.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, ValidationError
+
+if TYPE_CHECKING:
+    from threaddoctor.sources.t3code.releases import Release
 
 Tnes = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 Iso = str
@@ -156,6 +160,14 @@ class ThreadPinned(_M):
     pinnedAt: Iso
     pinOrderKey: Tnes = "unset"
     updatedAt: Iso
+
+
+class ThreadTouchedLate(_M):
+    """Late-V1 thread events whose payloads the reference does not give (auto-settle-set and the
+    pull-request events, t3code-today.md §3): only the thread id is checked, so that a valid row is
+    never reported as a crash (assumed shape, UNVERIFIED)."""
+
+    threadId: Tnes
 
 
 class ThreadPinReordered(_M):
@@ -374,6 +386,13 @@ _LATER_TYPES: tuple[tuple[int, dict[str, type[_M]]], ...] = (
     (36, {"thread.pinned": ThreadPinned, "thread.unpinned": ThreadTouched}),
     (38, {"thread.pin-reordered": ThreadPinReordered}),
 )
+# The rest of the 33 late-V1 types (UPSTREAM-COPY list), known to builds after migration 41.
+_LATE_V1_TYPES: dict[str, type[_M]] = {
+    "thread.auto-settle-set": ThreadTouchedLate,
+    "thread.pull-request-linked": ThreadTouchedLate,
+    "thread.pull-request-unlinked": ThreadTouchedLate,
+    "thread.pull-request-synced": ThreadTouchedLate,
+}
 
 
 @dataclass(frozen=True)
@@ -400,6 +419,8 @@ class Contract:
         for first, extra in _LATER_TYPES:
             if max_migration >= first:
                 types |= extra
+        if knows_later:
+            types |= _LATE_V1_TYPES
         self.event_types = frozenset(types)
         self._payload: dict[str, Callable[[str | bytes], Any]] = {
             t: TypeAdapter(m).validate_json for t, m in types.items()
@@ -473,16 +494,31 @@ def _check(
 
 
 def _describe(e: ValidationError) -> str:
+    """The first error, worded as Effect Schema words its parse errors (`["turnId"] is missing`,
+    `Expected "web" | "desktop", actual "tui"`; the wording is modelled on Effect's ParseError
+    output as quoted in #8896, an assumption for the other kinds)."""
     err = e.errors(include_url=False)[0]
-    loc = ".".join(str(p) for p in err["loc"])
+    path = "".join(f"[{json.dumps(p)}]" for p in err["loc"])
+    more = f" and {e.error_count() - 1} more" if e.error_count() > 1 else ""
     if err["type"].startswith("json"):
         return f"not valid JSON ({err['msg']})"
+    if err["type"] == "missing":
+        return f"{path} is missing{more}"
     got = err.get("input")
-    shown = "" if isinstance(got, dict | list) else f" (got {json.dumps(got)[:60]})"
-    more = f" and {e.error_count() - 1} more" if e.error_count() > 1 else ""
-    return f"{loc or 'value'}: {err['msg']}{shown}{more}"
+    shown = "" if isinstance(got, dict | list) else f", actual {json.dumps(got)[:60]}"
+    if err["type"] == "literal_error":
+        values = re.findall(r"'([^']*)'", str(err.get("ctx", {}).get("expected", "")))
+        expected = " | ".join(json.dumps(v) for v in values)
+        return f"Expected {expected}{shown} at {path}{more}"
+    return f"{path or 'value'}: {err['msg']}{shown}{more}"
 
 
 @cache
 def contract_for(max_migration: int, knows_later: bool = False) -> Contract:
     return Contract(max_migration, knows_later)
+
+
+def contract_of(release: Release) -> Contract:
+    """The decoder of the release a ledger shows (41 stands for every later V1 release, with the
+    late additions switched on)."""
+    return contract_for(min(release.max_migration, 41), knows_later=release.knows_later_contract)

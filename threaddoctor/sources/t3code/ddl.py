@@ -320,11 +320,25 @@ MIGRATIONS_TABLE = """CREATE TABLE IF NOT EXISTS "effect_sql_migrations" (
 def migrate(conn: sqlite3.Connection, up_to: int, names: dict[int, str] | None = None) -> None:
     """Run migrations 1..up_to as Effect's Migrator would, recording each one.
 
-    `names` overrides recorded names (to build a database that a fork migrated)."""
+    `names` overrides recorded names (to build a database that a fork migrated); upstream's body
+    still runs at that id."""
     conn.execute(MIGRATIONS_TABLE)
     done = conn.execute("SELECT COALESCE(MAX(migration_id), 0) FROM effect_sql_migrations").fetchone()[0]
     for mid in range(done + 1, up_to + 1):
-        for stmt in MIGRATION_SQL[mid]:
-            conn.execute(stmt)
-        name = (names or {}).get(mid, MIGRATIONS[mid])
-        conn.execute("INSERT INTO effect_sql_migrations (migration_id, name) VALUES (?, ?)", (mid, name))
+        record(conn, mid, (names or {}).get(mid, MIGRATIONS[mid]), statements(mid))
+
+
+def statements(mid: int) -> list[str]:
+    """Upstream migration `mid`'s statements: 1-41 here, 42-61 in v2/ddl.py (with 055's own DDL)."""
+    if mid in MIGRATION_SQL:
+        return MIGRATION_SQL[mid]
+    from threaddoctor.sources.t3code.v2.ddl import MIGRATION_SQL as LATE_SQL  # it builds on this module
+
+    return LATE_SQL[mid]
+
+
+def record(conn: sqlite3.Connection, mid: int, name: str, statements: list[str]) -> None:
+    """Run one migration's statements and record it in the ledger, as the migrator does."""
+    for stmt in statements:
+        conn.execute(stmt)
+    conn.execute("INSERT INTO effect_sql_migrations (migration_id, name) VALUES (?, ?)", (mid, name))

@@ -23,7 +23,8 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from threaddoctor.errors import InputError
 from threaddoctor.findings import Finding
-from threaddoctor.sources.t3code.contract import contract_for
+from threaddoctor.sources.base import ReadOptions
+from threaddoctor.sources.t3code.contract import contract_of
 from threaddoctor.sources.t3code.export import FORMAT, FORMAT_VERSION
 from threaddoctor.sources.t3code.reader import Snapshot
 from threaddoctor.sources.t3code.schema import read_schema
@@ -117,8 +118,9 @@ def _parse(path: Path, lineno: int, text: str) -> dict[str, Any]:
     return record
 
 
-def load_export(path: Path) -> ExportedT3Source:
-    path = Path(path)
+def load_export(path: Path, options: ReadOptions | None = None) -> ExportedT3Source:
+    """The registry's opener for `t3code-export`: the export loaded into a scratch database."""
+    path, options = Path(path), options or ReadOptions()
     if not path.exists():
         raise InputError(f"{path}: no such file")
     scratch_dir = Path(tempfile.mkdtemp(prefix="threaddoctor-"))
@@ -131,9 +133,17 @@ def load_export(path: Path) -> ExportedT3Source:
         shutil.rmtree(scratch_dir, ignore_errors=True)
         raise
     conn.execute("BEGIN")
-    contract = contract_for(min(schema.max_migration, 41), knows_later=schema.max_migration > 41)
+    contract = contract_of(schema.release)
     snapshot = Snapshot(conn, scratch_dir / "export.sqlite", immutable=False)
-    return ExportedT3Source(path=path, snapshot=snapshot, schema=schema, contract=contract, scratch_dir=scratch_dir)
+    return ExportedT3Source(
+        path=path,
+        snapshot=snapshot,
+        schema=schema,
+        contract=contract,
+        deep=options.deep,
+        progress=options.progress,
+        scratch_dir=scratch_dir,
+    )
 
 
 def _load(path: Path, conn: sqlite3.Connection) -> None:

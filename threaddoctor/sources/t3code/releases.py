@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-# id -> name as recorded in effect_sql_migrations.name (upstream main, 2026-08-22).
+# id -> name as recorded in effect_sql_migrations.name: upstream main (1-41 as of 2026-08-22).
 MIGRATIONS: dict[int, str] = {
     1: "OrchestrationEvents",
     2: "OrchestrationCommandReceipts",
@@ -49,20 +49,32 @@ MIGRATIONS: dict[int, str] = {
     39: "ProjectionProjectsDefaultThreadEnvMode",
     40: "ProjectionProjectFaviconPath",
     41: "AuthSessionClientConnection",
-}
-
-# Known from issue text only (nightlies after 0.0.39, PR #9312); tolerated, not verified.
-LATER_MIGRATIONS: dict[int, str] = {
+    # 42-61: reference t3code-today.md §1.1 (bodies VERIFIED in a fork that merges upstream main,
+    # 61 UPSTREAM-COPY: an upstream-shaped test asserting ids 1..61).
     42: "ProjectionThreadLinkedPullRequest",
     43: "ProjectionThreadsUnsettledAt",
     44: "ClearAutomaticProjectModelDefaults",
     45: "ProjectionProjectsAutoPull",
     46: "RepairAutomaticSettlementTimestamps",
-    47: "EnsureProjectionProjectsAutoPull",
+    47: "ProjectionProjectIcon",
+    48: "ProjectionThreadBranchPullRequest",
+    49: "ProjectionThreadsActiveOrderKey",
+    50: "ProjectionThreadPullRequests",
+    51: "ProjectionThreadMessageContext",
+    52: "ProjectionThreadTitleState",
+    53: "PullRequestFilesViewed",
+    54: "ProjectionThreadsAutoSettleDisabledAt",
+    55: "OrchestrationV2",
+    56: "RemoveRedundantProjectionIndexes",
+    57: "ScheduledTaskWebhooks",
+    58: "WebhookRelayDeliveries",
+    59: "McpAppModelContext",
+    60: "ThreadSnapshotWindowIndexes",
+    61: "ProjectionThreadSweepIndexes",
 }
 
-# Names that forks and the Orchestration V2 branch recorded at upstream's ids (#8896).
-FOREIGN_NAME = re.compile(r"^OrchestrationV2")
+# The first migration of Orchestration V2: from it on, the database is a V2 file (statev2.sqlite).
+V2_FIRST_MIGRATION = 55
 PLAUSIBLE_NAME = re.compile(r"^[A-Z][A-Za-z0-9]{2,80}$")
 
 
@@ -105,6 +117,22 @@ class Release:
     def startup_reconcile(self) -> bool:  # #7719, after v0.0.33
         return self.version >= (0, 0, 33, 1)
 
+    @property
+    def attachment_cleanup_cursor(self) -> bool:
+        # REPORTED #8896: stable v0.0.42 has the projection.attachment-cleanup row and starts
+        # decoding above the lowest of all ten cursors; v0.0.37 did not. Which nightly between them
+        # brought it is UNVERIFIED; releases with 47-54 are taken as 0.0.42-shaped.
+        return self.at_least("0.0.42")
+
+    @property
+    def knows_later_contract(self) -> bool:
+        """The late-V1 contract (reference t3code-today.md §3): 33 event types, origin "cli"."""
+        return self.max_migration > 41
+
+    @property
+    def generation(self) -> str:
+        return "v2" if self.max_migration >= V2_FIRST_MIGRATION else "v1"
+
 
 RELEASES: tuple[Release, ...] = (
     Release((0, 0, 9, 0), "v0.0.9", 13),
@@ -120,6 +148,12 @@ RELEASES: tuple[Release, ...] = (
     Release((0, 0, 32, 0), "v0.0.32", 37),
     Release((0, 0, 33, 0), "v0.0.33", 40),
     Release((0, 0, 33, 1), "main-2026-08", 41),
+    # After 41 (reference t3code-today.md §1.4): nightlies 0.0.39-0.0.41 report 42-46; stable
+    # 0.0.42 is the last V1 stable, "migrations up to about 54" (its exact top id is UNVERIFIED);
+    # main had 55 OrchestrationV2 at package version 0.0.45 (VERIFIED in a fork's package.json).
+    Release((0, 0, 39, 0), "nightly-0.0.39", 46),
+    Release((0, 0, 42, 0), "v0.0.42", 54),
+    Release((0, 0, 45, 0), "main-0.0.45", 61),
 )
 
 

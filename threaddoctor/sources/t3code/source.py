@@ -14,16 +14,22 @@ import sqlite3
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from threaddoctor.errors import InputError
 from threaddoctor.findings import EvidenceItem, Finding, Location
 from threaddoctor.parallel import worker_pool
-from threaddoctor.sources.t3code.contract import Contract, DecodeProblem, contract_for
+from threaddoctor.sources.base import Progress, ReadOptions
+from threaddoctor.sources.t3code.contract import Contract, DecodeProblem, contract_for, contract_of
+from threaddoctor.sources.t3code.ledger import Ledger
 from threaddoctor.sources.t3code.reader import Snapshot, open_readonly
 from threaddoctor.sources.t3code.schema import SchemaInfo, read_schema
-from threaddoctor.sources.t3code.vocabulary import PROJECTORS
+from threaddoctor.sources.t3code.server import ServerState, server_state
+from threaddoctor.sources.t3code.vocabulary import ATTACHMENT_CLEANUP_CURSOR, PROJECTORS
 
-Progress = Callable[[str, int, int], None]  # (label, done, total)
+if TYPE_CHECKING:
+    from threaddoctor.rules.base import Rule
+
 
 _EVENT_COLUMNS = (
     "sequence, event_id, stream_id, event_type, occurred_at, command_id, actor_kind, payload_json, metadata_json"
@@ -67,7 +73,7 @@ class T3Source:
     _cursors: dict[str, int] | None = None
     _memo: dict[str, Any] = field(default_factory=dict)
 
-    kinds = ("t3code",)
+    kinds = ("t3code", "t3code-ledger")
 
     @property
     def label(self) -> str:
@@ -80,7 +86,50 @@ class T3Source:
     def uncertain(self) -> str | None:
         if self.schema.certain:
             return None
-        return "the schema does not match T3 Code's migration history, so what its tables mean is uncertain"
+        ledger = self.schema.ledger
+        if ledger.generation == "v2" or self.schema.v2_tables:
+            return "an Orchestration V2 database: its V1 tables are a frozen copy the app no longer projects"
+        return {
+            "refused": "the migration history is one T3 Code refuses or skipped migrations on",
+            "reconcilable": "a preview build's migration history, which the app rewrites at its next start",
+            "unknown": f"migrations threaddoctor does not know ({_ids(ledger.unknown_rows)})",
+        }.get(ledger.status, "the migration history is not upstream's")
+
+    def cannot_run(self, rule: Rule) -> str | None:
+        if self.schema.ledger.generation == "v2" or self.schema.v2_tables:
+            return "V1 state of a V2 file"
+        if not rule.reads:
+            return "it does not say what it reads"
+        missing = self.schema.missing(rule.reads)
+        return f"needs {', '.join(missing)}" if missing else None
+
+    def read_again(self, error: Exception | None) -> T3Source | None:
+        """An immutable read (the file had no -wal) that a writer overtook is read again in
+        `mode=ro`; a read that failed otherwise means the file is damaged."""
+        if not self.snapshot.still_valid():
+            return open_t3(self.path, deep=self.deep, progress=self.progress, allow_immutable=False)
+        if isinstance(error, sqlite3.DatabaseError):
+            raise InputError(f"{self.path}: the database is damaged or unreadable ({error})") from None
+        return None
+
+    def notes(self) -> list[str]:
+        state = self.server
+        if state.live:
+            return [f"{state.why}: threads it may still be streaming are not judged"]
+        return []
+
+    @property
+    def migration_ledger(self) -> Ledger:
+        return self.schema.ledger
+
+    @property
+    def tables(self) -> set[str]:
+        return self.schema.tables
+
+    @property
+    def server(self) -> ServerState:
+        """Who holds the database: the server recorded in server-runtime.json beside it."""
+        return self.memo("server", lambda: server_state(self.path))
 
     def thread_title(self, thread_id: str) -> str | None:
         row = self.row("SELECT title FROM projection_threads WHERE thread_id = ?", (thread_id,))
@@ -196,9 +245,23 @@ class T3Source:
         return self._cursors
 
     def lowest_cursor(self) -> int:
-        """The sequence after which the app replays events at its next start."""
+        """The lowest of the nine projector cursors (a missing row counts as 0): the events above it
+        are not in every projection yet."""
         cursors = self.cursors()
         return min((cursors.get(p, 0) for p in PROJECTORS), default=0)
+
+    @property
+    def has_cleanup_cursor(self) -> bool:
+        """The release keeps the attachment-cleanup row (stable 0.0.42), or a build that does wrote it."""
+        return self.schema.release.attachment_cleanup_cursor or ATTACHMENT_CLEANUP_CURSOR in self.cursors()
+
+    def startup_cursor(self) -> int:
+        """The sequence after which the app that wrote the file decodes every event at its next start:
+        the lowest projector cursor, and with 0.0.42's cleanup row the lowest of all ten rows, a
+        missing expected row counting as 0 (reference t3code-today.md §2.1)."""
+        if not self.has_cleanup_cursor:
+            return self.lowest_cursor()
+        return min(self.lowest_cursor(), self.cursors().get(ATTACHMENT_CLEANUP_CURSOR, 0))
 
     def check_range(self, after: int) -> None:
         """Decode every event with sequence > after. Large ranges are split with a worker process,
@@ -250,6 +313,10 @@ class T3Source:
                 yield self._event(r)
 
 
+def _ids(rows: list[tuple[int, str]]) -> str:
+    return ", ".join(f"{i} {n}" for i, n in rows[:4]) + (" ..." if len(rows) > 4 else "")
+
+
 PARALLEL_MIN_EVENTS = 200_000
 _BATCH = 5000
 # Envelope ids are checked in SQL, so only the decoded columns cross into Python.
@@ -288,6 +355,12 @@ def _decode_in_worker(path: Path, immutable: bool, contract_key: tuple[int, bool
         snapshot.conn.close()
 
 
+def open_database(path: Path, options: ReadOptions | None = None) -> T3Source:
+    """The registry's opener for `t3code-db`."""
+    options = options or ReadOptions()
+    return open_t3(Path(path), deep=options.deep, progress=options.progress)
+
+
 def open_t3(path: Path, deep: bool = False, progress: Progress | None = None, allow_immutable: bool = True) -> T3Source:
     snapshot = open_readonly(path, allow_immutable)
     try:
@@ -295,5 +368,5 @@ def open_t3(path: Path, deep: bool = False, progress: Progress | None = None, al
     except Exception:
         snapshot.conn.close()
         raise
-    contract = contract_for(min(schema.max_migration, 41), knows_later=schema.max_migration > 41)
+    contract = contract_of(schema.release)
     return T3Source(path=path, snapshot=snapshot, schema=schema, contract=contract, deep=deep, progress=progress)

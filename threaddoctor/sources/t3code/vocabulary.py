@@ -17,6 +17,10 @@ PROJECTORS: tuple[str, ...] = (
     "projection.threads",
 )
 
+# Stable 0.0.42's tenth cursor row: not a projector; its start-up decodes every event above the
+# lowest of all ten rows (reference t3code-today.md §2.1).
+ATTACHMENT_CLEANUP_CURSOR = "projection.attachment-cleanup"
+
 # What the startup reconcile (#7719) writes: benign, the app's own recovery.
 STARTUP_RECONCILE_ERROR = "Provider session did not survive a server restart. Send a new message to continue."
 

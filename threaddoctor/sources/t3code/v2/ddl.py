@@ -14,30 +14,10 @@ from __future__ import annotations
 import sqlite3
 
 from threaddoctor.sources.t3code.ddl import MIGRATIONS_TABLE, migrate
+from threaddoctor.sources.t3code.releases import MIGRATIONS
 
 # id -> name recorded in effect_sql_migrations (reference §1.1, upstream numbering).
-LEDGER: dict[int, str] = {
-    42: "ProjectionThreadLinkedPullRequest",
-    43: "ProjectionThreadsUnsettledAt",
-    44: "ClearAutomaticProjectModelDefaults",
-    45: "ProjectionProjectsAutoPull",
-    46: "RepairAutomaticSettlementTimestamps",
-    47: "ProjectionProjectIcon",
-    48: "ProjectionThreadBranchPullRequest",
-    49: "ProjectionThreadsActiveOrderKey",
-    50: "ProjectionThreadPullRequests",
-    51: "ProjectionThreadMessageContext",
-    52: "ProjectionThreadTitleState",
-    53: "PullRequestFilesViewed",
-    54: "ProjectionThreadsAutoSettleDisabledAt",
-    55: "OrchestrationV2",
-    56: "RemoveRedundantProjectionIndexes",
-    57: "ScheduledTaskWebhooks",
-    58: "WebhookRelayDeliveries",
-    59: "McpAppModelContext",
-    60: "ThreadSnapshotWindowIndexes",
-    61: "ProjectionThreadSweepIndexes",
-}
+LEDGER: dict[int, str] = {i: n for i, n in MIGRATIONS.items() if i > 41}
 
 V2_MIGRATION = 55
 

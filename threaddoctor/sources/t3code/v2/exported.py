@@ -12,6 +12,7 @@ from pathlib import Path
 
 from threaddoctor.errors import InputError
 from threaddoctor.findings import Finding
+from threaddoctor.sources.base import ReadOptions
 from threaddoctor.sources.t3code.exported import _key, _load
 from threaddoctor.sources.t3code.reader import Snapshot
 from threaddoctor.sources.t3code.v2.source import V2Source, source_on
@@ -21,7 +22,7 @@ from threaddoctor.sources.t3code.v2.source import V2Source, source_on
 class ExportedV2Source(V2Source):
     scratch_dir: Path | None = None
 
-    kinds = ("t3code-v2-export", "t3code-v2")
+    kinds = ("t3code-v2-export", "t3code-v2", "t3code-ledger")
 
     def line_of(self, finding: Finding) -> int | None:
         for e in finding.evidence:
@@ -39,7 +40,7 @@ class ExportedV2Source(V2Source):
             shutil.rmtree(self.scratch_dir, ignore_errors=True)
 
 
-def load_v2_export(path: Path) -> ExportedV2Source:
+def load_v2_export(path: Path, options: ReadOptions | None = None) -> ExportedV2Source:
     path = Path(path)
     if not path.exists():
         raise InputError(f"{path}: no such file")

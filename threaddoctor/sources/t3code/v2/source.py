@@ -15,6 +15,8 @@ from typing import Any
 
 from threaddoctor.errors import InputError
 from threaddoctor.findings import EvidenceItem, Finding, Location
+from threaddoctor.sources.base import ReadOptions
+from threaddoctor.sources.t3code.ledger import Ledger, classify
 from threaddoctor.sources.t3code.reader import Snapshot, open_readonly
 from threaddoctor.sources.t3code.v2.generation import V2_MARK_TABLE, is_orchestration_v2
 from threaddoctor.sources.t3code.v2.vocabulary import (
@@ -51,7 +53,11 @@ class V2Source:
     decoded: int = 0
     _memo: dict[str, Any] = field(default_factory=dict)
 
-    kinds = ("t3code-v2",)
+    kinds = ("t3code-v2", "t3code-ledger")
+
+    @property
+    def migration_ledger(self) -> Ledger:
+        return classify(sorted(self.ledger))
 
     @property
     def label(self) -> str:
@@ -69,6 +75,15 @@ class V2Source:
     def uncertain(self) -> str | None:
         missing = [t for t in REQUIRED if t not in self.tables]
         return f"the V2 table {missing[0]} is missing" if missing else None
+
+    def cannot_run(self, rule: object) -> str | None:
+        return "the V2 tables it reads are incomplete"
+
+    def notes(self) -> list[str]:
+        return []
+
+    def read_again(self, error: Exception | None) -> None:
+        return None  # open_v2 already read again when a writer overtook the immutable read
 
     def thread_title(self, thread_id: str) -> str | None:
         row = self.row("SELECT title FROM orchestration_v2_projection_threads WHERE thread_id = ?", (thread_id,))
@@ -218,10 +233,10 @@ def source_on(snapshot: Snapshot, label: str, is_copy: bool = False) -> V2Source
     return V2Source(path=Path(label), snapshot=snapshot, tables=tables, ledger=ledger, server_pid=pid, is_copy=is_copy)
 
 
-def open_v2(path: Path, deep: bool = False) -> V2Source:
+def open_v2(path: Path, options: ReadOptions | None = None) -> V2Source:
     """The registry's opener for `t3code-v2`. An immutable read that a writer overtook is read
-    again in `mode=ro` (the same care as the V1 reader). `deep`: T3107 checks every projection row
-    (the registry passes only the path today)."""
+    again in `mode=ro` (the same care as the V1 reader). `options.deep`: T3107 checks every
+    projection row."""
     snapshot = open_readonly(path)
     try:
         src = source_on(snapshot, str(path))
@@ -231,5 +246,5 @@ def open_v2(path: Path, deep: bool = False) -> V2Source:
     if not snapshot.still_valid():
         src.close()
         src = source_on(open_readonly(path, allow_immutable=False), str(path))
-    src.deep = deep
+    src.deep = (options or ReadOptions()).deep
     return src
