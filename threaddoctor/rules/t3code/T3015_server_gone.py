@@ -84,23 +84,27 @@ def _finding(src: T3Source, s: dict, binding: dict) -> Finding:
 
 
 def _recovery(src: T3Source) -> tuple[str, Severity]:
-    """What the next start of the release the ledger shows does with the thread."""
-    ledger = src.schema.ledger
-    if ledger.status != "recognised":
+    """What the next start of the build the ledger shows does with the thread."""
+    ledger, release = src.schema.ledger, src.schema.release
+    if ledger.status == "recognised":
+        recovers: bool | None = release.startup_reconcile
+        build = release.name
+    else:
+        recovers, build = ledger.startup_recovery, ledger.fork or "the build that wrote this ledger"
+    if recovers is None:
         return (
-            "whether the build that wrote this ledger recovers it at start is unknown (upstream builds after "
-            "v0.0.33 do; v0.0.33 and older never do)",
+            f"whether {build} recovers it at start is unknown (upstream builds after v0.0.33 do; v0.0.33 and "
+            "older never do)",
             Severity.warning,
         )
-    if src.schema.release.startup_reconcile:
+    if recovers:
         return (
-            f'{src.schema.release.name}\'s start-up recovery will mark the session error ("{STARTUP_RECONCILE_ERROR}") '
+            f'{build}\'s start-up recovery will mark the session error ("{STARTUP_RECONCILE_ERROR}") '
             "and stop its provider runtime at the next start",
             Severity.info,
         )
     return (
-        f"{src.schema.release.name} has no start-up recovery (it came after v0.0.33), so the thread stays stuck "
-        "after every restart",
+        f"{build} has no start-up recovery (it came after v0.0.33), so the thread stays stuck after every restart",
         Severity.error,
     )
 

@@ -158,7 +158,8 @@ def why_dead(src: T3Source, thread_id: str, turn_id: str | None) -> str | None:
     """Why nobody can answer a request on this thread any more, or None if someone still can.
 
     Provider callback state lives in the provider process: once the session stopped, errored or
-    lost its runtime binding, or the request's turn ended, the request cannot be answered."""
+    lost its runtime binding, the request's turn ended, or no server holds the database any more,
+    the request cannot be answered."""
     s = session_row(src, thread_id)
     if s is None:
         return "the thread has no session"
@@ -173,6 +174,9 @@ def why_dead(src: T3Source, thread_id: str, turn_id: str | None) -> str | None:
         )
         if t is not None and t["state"] in SETTLED_TURN_STATES:
             return f"its turn is {t['state']}"
+    server = src.server
+    if not server.live:  # the provider process went with the server (T3015 reports the thread)
+        return f"no server holds the database ({server.why})"
     return None
 
 

@@ -58,6 +58,19 @@ SPLIT_V2_NAMES: dict[int, str] = {
 SPLIT_V2_REPLAYED = (33, 51, 53, 54, 56, 57, 58, 59)
 ISSUE_PREVIEW_NAMES = ("ProjectionThreadIssues", "WorkItemLinks")
 
+# Forks whose own migrations threaddoctor knows, with whether that build recovers, at start, the
+# sessions a killed server left running. cheruvian/t3code main at 2e1d98d98 (2026-08-21) numbers
+# its own 41-44 and has upstream's reconcileProviderSessions (#7719): read in that commit's
+# apps/server/src/serverRuntimeStartup.ts and Migrations.ts.
+KNOWN_FORKS: dict[tuple[tuple[int, str], ...], tuple[str, bool]] = {
+    (
+        (41, "ProviderSessionGenerations"),
+        (42, "ServerDrainState"),
+        (43, "ProjectionThreadActivityPayloadSlim"),
+        (44, "BackfillProjectionThreadActivityPayloadSlim"),
+    ): ("the cheruvian/t3code fork's main of 2026-08-21", True),
+}
+
 REFUSAL = "Unrecognized migration history at {id}:{name}"  # verifyMigrationHistory, UPSTREAM-COPY
 PREVIEW_GUARD = "Cannot upgrade V2 preview with unexpected later migrations."
 
@@ -82,6 +95,8 @@ class Ledger:
     app_message: str | None  # what T3 Code itself says or does with this ledger at its next start
     upstream_prefix: int  # ids 1..upstream_prefix are upstream's own
     divergences: tuple[Divergence, ...] = field(default_factory=tuple)
+    fork: str | None = None  # a fork threaddoctor knows by its own migrations
+    startup_recovery: bool | None = None  # what that build does at start; None: unknown
 
     @property
     def max_id(self) -> int:
@@ -253,7 +268,21 @@ def _divergent(rows: list[tuple[int, str]], recorded: dict[int, str], prefix: in
             f"the build that wrote it (a fork, or a preview) opens it; an upstream build that checks the ledger "
             f'stops at start: "{refusal}", and one that does not skips upstream\'s {_ids([d.migration_id for d in divergences if d.expected])}'
         )
-    return Ledger(tuple(rows), release, release.generation, "unknown", shape, message, prefix, tuple(divergences))  # type: ignore[arg-type]
+    fork, recovery = KNOWN_FORKS.get(tuple((i, n) for i, n in rows if i > prefix), (None, None))
+    if fork:
+        message = f"{fork} wrote it; {message}"
+    return Ledger(
+        tuple(rows),
+        release,
+        release.generation,
+        "unknown",
+        shape,
+        message,
+        prefix,
+        tuple(divergences),
+        fork,
+        recovery,  # type: ignore[arg-type]
+    )
 
 
 def _ids(ids: list[int]) -> str:
