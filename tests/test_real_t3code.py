@@ -90,32 +90,8 @@ def _needs(build: str, scenario: str) -> bool:
     return build == MAIN or SERVER_GONE in EXPECTED[build][scenario]
 
 
-# Expectations threaddoctor does not meet yet (strict: they fail loudly once it does).
-FORK_RECOVERY_UNKNOWN = pytest.mark.xfail(
-    strict=True,
-    reason="T3015 calls the recovery of a ledger it does not know 'unknown' (warning); main's 41 "
-    "ProviderSessionGenerations came with the fork's SessionReconciler (same commit), whose next start "
-    "interrupts the session (main's -restarted recordings)",
-)
-APPROVAL_NOT_DEAD = pytest.mark.xfail(
-    strict=True,
-    reason="T3008 asks only whether the session and its runtime row are live, not whether a server is: "
-    "a killed server's pending approval is not reported (no recovery answers it: approval-restarted)",
-)
-NOT_YET = {
-    (MAIN, "killed-mid-stream"): [FORK_RECOVERY_UNKNOWN],
-    (MAIN, "killed-mid-tool"): [FORK_RECOVERY_UNKNOWN],
-    (MAIN, "approval-killed"): [FORK_RECOVERY_UNKNOWN, APPROVAL_NOT_DEAD],
-    (NIGHTLY, "approval-killed"): [APPROVAL_NOT_DEAD],
-    (V0028, "approval-killed"): [APPROVAL_NOT_DEAD],
-}
-
-
-def _cases(pairs, not_yet=NOT_YET):
-    return [
-        pytest.param(b, s, marks=[NEEDS_ISSUE_17, *not_yet.get((b, s), ())]) if _needs(b, s) else (b, s)
-        for b, s in pairs
-    ]
+def _cases(pairs):
+    return [pytest.param(b, s, marks=NEEDS_ISSUE_17) if _needs(b, s) else (b, s) for b, s in pairs]
 
 
 CASES = [(b, s) for b in BUILDS for s in SCENARIOS]
@@ -194,7 +170,6 @@ def test_without_recovery_the_cut_off_thread_stays_stuck(build: str, scenario: s
 
 
 @NEEDS_ISSUE_17
-@FORK_RECOVERY_UNKNOWN
 @pytest.mark.parametrize("scenario", [s for b, s in STUCK if b == MAIN and SERVER_GONE in EXPECTED[b][s]])
 def test_with_recovery_the_next_start_recovers_it(scenario: str, tmp_path: Path) -> None:
     (finding,) = scan(_copy(MAIN, scenario, tmp_path), select=[SERVER_GONE]).findings
@@ -217,7 +192,7 @@ def _warnings(findings) -> set[tuple[str, str | None]]:
     return {(f.rule, f.thread_id) for f in findings if f.severity != Severity.info}
 
 
-@pytest.mark.parametrize(("build", "scenario"), _cases([(b, s) for b, s in REPAIRABLE if b != MAIN], not_yet={}))
+@pytest.mark.parametrize(("build", "scenario"), _cases([(b, s) for b, s in REPAIRABLE if b != MAIN]))
 def test_the_repair_works_on_server_written_data(build: str, scenario: str, tmp_path: Path) -> None:
     """fix on a copy: every safe repair applies and verifies, the repaired rules re-scan clean and
     nothing new appears."""
