@@ -17,6 +17,7 @@ from fixtures.t3code_v2_builder import V2Builder
 from threaddoctor import scan
 from threaddoctor.cli import app
 from threaddoctor.findings import Severity
+from threaddoctor.sources.base import ReadOptions
 from threaddoctor.sources.locations import discover
 from threaddoctor.sources.t3code.v2.home import choose
 
@@ -210,7 +211,7 @@ def test_deep_checks_every_projection_payload(tmp_path) -> None:
     b.close()
     rule = get_rule("T3107")
     for deep, expected in ((False, []), (True, [f"orchestration_v2_projection_runs:{b.ids['r']}"])):
-        src = open_v2(b.path, deep=deep)
+        src = open_v2(b.path, ReadOptions(deep=deep))
         try:
             assert [f.subject for f in rule.detect(src)] == expected
         finally:

@@ -86,7 +86,7 @@ RULE = Rule(
         "other rows are still recovered). The rule checks, with SQLite's json_valid, the payloads the next "
         "start decodes: every thread row, every row of the threads recovery reads (a run not settled, a "
         "pending request, live background work), and the V2 events above the projection cursor; a deep read "
-        "(open_v2(path, deep=True)) checks every projection row. It checks JSON only, not the app's full V2 schema. Report only: the payload's true content is lost, and no rewrite is established."
+        "(open_v2(path, ReadOptions(deep=True))) checks every projection row. It checks JSON only, not the app's full V2 schema. Report only: the payload's true content is lost, and no rewrite is established."
     ),
     fix_safety=FixSafety.none,
     fix_reason="the original payload cannot be recovered from the database; restore the row from a backup",
