@@ -24,6 +24,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from threaddoctor.sources.base import ReadOptions
 from threaddoctor.sources.claude.run_records import RUN_LOG, Record, from_dict
 from threaddoctor.sources.files.base import LogSource
 from threaddoctor.sources.files.chunks import decoded_chunks, gc_paused
@@ -308,6 +309,6 @@ def _find_transcript(run_log: Path, session_id: str) -> Path | None:
     return Path(found[0]) if found else None
 
 
-def open_run_log(path: Path) -> ClaudeRunLog:
+def open_run_log(path: Path, options: ReadOptions | None = None) -> ClaudeRunLog:
     path = Path(path)
     return ClaudeRunLog(path=path, reader=LineReader(path), array=starts_an_array(path)).read()
