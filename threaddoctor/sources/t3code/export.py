@@ -39,22 +39,25 @@ def export(db: Path, out: Path, threads: list[str] | None = None, redact: bool =
         from threaddoctor.sources.t3code.v2.export import export_v2
 
         return export_v2(db, out, threads, redact)
-    src = open_t3(Path(db).expanduser())
+    return write_export(open_t3(Path(db).expanduser()), db, out, threads, redact, "projection_threads", _write)
+
+
+def write_export(
+    src: Any, db: Path, out: Path, threads: list[str] | None, redact: bool, threads_table: str, write: Any
+) -> ExportSummary:
+    """Check the asked-for threads exist in `threads_table`, then `write` the export to a partial
+    file renamed into place, so a failed export never leaves a half-written FILE. Closes `src`."""
     try:
         if threads:
-            known = {
-                r["thread_id"]
-                for r in src.rows(
-                    f"SELECT thread_id FROM projection_threads WHERE thread_id IN ({', '.join('?' for _ in threads)})",
-                    tuple(threads),
-                )
-            }
+            marks = ", ".join("?" for _ in threads)
+            query = f"SELECT thread_id FROM {threads_table} WHERE thread_id IN ({marks})"
+            known = {r["thread_id"] for r in src.rows(query, tuple(threads))}
             missing = [t for t in threads if t not in known]
             if missing:
                 raise InputError(f"{db}: no thread {missing[0]!r}")
         tmp = out.with_name(out.name + ".partial")
         with _open(tmp) as f:
-            summary = _write(src, f, threads, redact)
+            summary = write(src, f, threads, redact)
         os.replace(tmp, out)
         return summary
     finally:

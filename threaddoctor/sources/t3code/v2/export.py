@@ -5,12 +5,10 @@ redaction (redact.py)."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import IO, Any
 
-from threaddoctor.errors import InputError
-from threaddoctor.sources.t3code.export import FORMAT, FORMAT_VERSION, ExportSummary, _event_record, _line, _open
+from threaddoctor.sources.t3code.export import FORMAT, FORMAT_VERSION, ExportSummary, _event_record, _line, write_export
 from threaddoctor.sources.t3code.redact import redact_payload, redact_v2, redact_v2_row
 from threaddoctor.sources.t3code.v2.source import V2Source, open_v2
 from threaddoctor.sources.t3code.v2.vocabulary import PAYLOAD_TABLES
@@ -28,26 +26,7 @@ _BATCH = 2000
 
 def export_v2(db: Path, out: Path, threads: list[str] | None = None, redact: bool = False) -> ExportSummary:
     src = open_v2(Path(db).expanduser())
-    try:
-        if threads:
-            marks = ", ".join("?" for _ in threads)
-            known = {
-                r["thread_id"]
-                for r in src.rows(
-                    f"SELECT thread_id FROM orchestration_v2_projection_threads WHERE thread_id IN ({marks})",
-                    tuple(threads),
-                )
-            }
-            missing = [t for t in threads if t not in known]
-            if missing:
-                raise InputError(f"{db}: no thread {missing[0]!r}")
-        tmp = out.with_name(out.name + ".partial")
-        with _open(tmp) as f:
-            summary = _write(src, f, threads, redact)
-        os.replace(tmp, out)
-        return summary
-    finally:
-        src.close()
+    return write_export(src, db, out, threads, redact, "orchestration_v2_projection_threads", _write)
 
 
 def _write(src: V2Source, f: IO[str], threads: list[str] | None, redact: bool) -> ExportSummary:
